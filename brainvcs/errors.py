@@ -1,0 +1,142 @@
+"""Every error a brainvcs user can meet.
+
+This module imports nothing from brainvcs: it is the bottom layer. Each error
+carries a message a user can act on and an optional ``hint``; the CLI maps the
+classes to exit codes in exactly one place (``brainvcs.cli._exit_code_for``).
+"""
+
+from __future__ import annotations
+
+
+class BrainVCSError(Exception):
+    """Root of every error brainvcs raises on purpose."""
+
+    #: Exit code used by the CLI for this class of error (see ``brainvcs --help``).
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(BrainVCSError):
+    """The caller asked for something that does not make sense."""
+
+    exit_code = 2
+
+
+class InvalidStateError(BrainVCSError):
+    """A brain state cannot be stored exactly (NaN, a set, a non-string key...).
+
+    ``path`` is the dotted path of the offending value, e.g.
+    ``language.neurons.n7.threshold``.
+    """
+
+    exit_code = 3
+
+    def __init__(self, path: str, problem: str, hint: str | None = None) -> None:
+        shown = path if path else "<state>"
+        super().__init__(f"{shown}: {problem}", hint)
+        self.path = path
+        self.problem = problem
+
+
+class InputFileError(BrainVCSError):
+    """A file given by the user cannot be read as what it should be."""
+
+    exit_code = 3
+
+
+class NotARepositoryError(BrainVCSError):
+    """No brainvcs/git repository at (or above) the given path."""
+
+    exit_code = 4
+
+
+class RepositoryExistsError(BrainVCSError):
+    """``init`` was asked to create a repository where one already exists."""
+
+    exit_code = 4
+
+
+class RevisionNotFoundError(BrainVCSError):
+    """A revision (branch, tag, commit id, ``HEAD~2``...) does not resolve."""
+
+    exit_code = 5
+
+
+class RefExistsError(BrainVCSError):
+    """A branch or tag of that name already exists."""
+
+    exit_code = 5
+
+
+class InvalidRefNameError(BrainVCSError):
+    """A branch or tag name that git would refuse."""
+
+    exit_code = 2
+
+
+class EmptyRepositoryError(RevisionNotFoundError):
+    """The repository (or branch) has no commits yet."""
+
+
+class NotABrainCommitError(BrainVCSError):
+    """A commit exists but its tree is not a brainvcs snapshot."""
+
+    exit_code = 6
+
+
+class RefConflict(BrainVCSError):
+    """A ref moved between reading it and updating it (compare-and-swap failed)."""
+
+    exit_code = 7
+
+    def __init__(self, ref: str, expected: str | None, actual: str | None) -> None:
+        super().__init__(
+            f"{ref} moved while this operation ran "
+            f"(expected {_short(expected)}, found {_short(actual)}); nothing was changed",
+            "another writer committed first: check out the new tip, redo the step, and commit again",
+        )
+        self.ref = ref
+        self.expected = expected
+        self.actual = actual
+
+
+class LockHeldError(BrainVCSError):
+    """Another live process holds the repository lock."""
+
+    exit_code = 8
+
+
+class CorruptObjectError(BrainVCSError):
+    """An object is missing, unreadable, or does not match its recorded digest."""
+
+    exit_code = 9
+
+
+class IntegrityError(CorruptObjectError):
+    """A BLAKE3 digest or fingerprint does not match what the snapshot records."""
+
+    def __init__(self, what: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"{what}: BLAKE3 digest mismatch (recorded {expected[:16]}…, computed {actual[:16]}…)",
+            "the repository is corrupt; run `brainvcs verify` and restore the object from a clone",
+        )
+        self.what = what
+        self.expected = expected
+        self.actual = actual
+
+
+class UnsupportedFormatError(BrainVCSError):
+    """A snapshot written by a newer (or unknown) brainvcs format version."""
+
+    exit_code = 6
+
+
+def _short(oid: str | None) -> str:
+    return oid[:12] if oid else "nothing"

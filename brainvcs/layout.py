@@ -1,0 +1,523 @@
+"""State <-> tree of blobs (docs/format.md §3-§5).
+
+A *state* maps module names to JSON-like values (numpy arrays allowed). This
+module turns it into a :class:`SnapshotTree` — nested directories of named
+blobs — and back, without touching storage:
+
+* a value whose canonical encoding is small is one ``<name>.json`` file;
+* a large dict with many keys is a *map*: entries sharded by BLAKE3 of the key;
+* a large dict with few keys is a *dict directory*: big members become their
+  own entries, the rest stay inline in ``_.json``;
+* a large list is *chunked* at content-defined boundaries, so appending at the
+  tail or dropping from the head rewrites O(1) chunks;
+* numpy arrays become ``{"$tensor": ...}`` descriptors whose raw bytes live in
+  ``_tensors/`` in fixed 1 MiB chunks named by their BLAKE3 digest.
+
+Every directory holds ``_b3.json`` with the BLAKE3 digest of each entry (a
+subdirectory's digest is that of its own ``_b3.json``), so the root digests
+form a Merkle tree over the whole state; the state fingerprint is the digest
+of the root's digest map.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Union
+
+import blake3
+
+from . import canonical
+from .canonical import TENSOR_KEY, Blake3Digest, blake3_hex
+from .errors import CorruptObjectError, IntegrityError, InvalidStateError, UnsupportedFormatError
+
+FORMAT = "brainvcs-snapshot/1"
+MANIFEST = "brain.json"
+DIGESTS = "_b3.json"
+INLINE = "_.json"
+MAP_MARKER = "_map.json"
+LIST_MARKER = "_list.json"
+TENSOR_DIR = "_tensors"
+
+#: A value whose canonical encoding is longer than this is split (§3.2).
+SPLIT_LIMIT = 16 * 1024
+#: Members of a dict directory at least this large get their own entry.
+MEMBER_LIMIT = 1024
+#: Dicts with at least this many keys are sharded as maps when split.
+MAP_MIN_KEYS = 64
+#: Target size of a map shard and of a list chunk.
+SHARD_TARGET = 4 * 1024
+CHUNK_TARGET = 4 * 1024
+#: A list chunk is always cut once it reaches this size.
+CHUNK_MAX = 64 * 1024
+#: Tensors are split into byte ranges of this size.
+TENSOR_CHUNK = 1024 * 1024
+#: Escaped member names longer than this stay inline (filesystem limits).
+MAX_NAME = 200
+
+Blob = bytes
+Entry = Union[Blob, "SnapshotTree"]
+
+
+@dataclass
+class SnapshotTree:
+    """A directory of a snapshot: entry name -> blob bytes or subdirectory."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+        """Yield ``(path, blob)`` for every blob below this directory."""
+        for name in sorted(self.entries):
+            entry = self.entries[name]
+            if isinstance(entry, SnapshotTree):
+                yield from entry.walk(f"{prefix}{name}/")
+            else:
+                yield f"{prefix}{name}", entry
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The result of laying out a state: the tree, its fingerprint and manifest."""
+
+    tree: SnapshotTree
+    fingerprint: Blake3Digest
+    manifest: dict[str, Any]
+
+
+# --------------------------------------------------------------------------
+# Names
+
+
+def escape_name(key: str) -> str:
+    """Turn a dict key into a safe, reversible file name (docs/format.md §3.1)."""
+    if key == "":
+        return "%"
+    out = []
+    for i, byte in enumerate(key.encode("utf-8")):
+        ch = chr(byte)
+        if ch.isascii() and (ch.isalnum() or ch == "-" or (ch == "_" and i > 0) or (ch == "." and i > 0)):
+            out.append(ch)
+        else:
+            out.append(f"%{byte:02X}")
+    return "".join(out)
+
+
+def unescape_name(name: str) -> str:
+    """Inverse of :func:`escape_name`; raises CorruptObjectError on a malformed name."""
+    if name == "%":
+        return ""
+    raw = bytearray()
+    i = 0
+    try:
+        while i < len(name):
+            if name[i] == "%":
+                raw.append(int(name[i + 1:i + 3], 16))
+                i += 3
+            else:
+                raw.append(ord(name[i]))
+                i += 1
+        key = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise CorruptObjectError(f"malformed entry name {name!r} in snapshot") from None
+    if escape_name(key) != name:
+        raise CorruptObjectError(f"entry name {name!r} is not in canonical escaped form")
+    return key
+
+
+_HASH_CACHE: dict[str, int] = {}
+_HASH_CACHE_MAX = 2_000_000
+
+
+def key_hash(key: str) -> int:
+    """First 8 bytes of BLAKE3(key) as a big-endian integer (memoised: keys recur)."""
+    value = _HASH_CACHE.get(key)
+    if value is None:
+        value = int.from_bytes(blake3.blake3(key.encode("utf-8")).digest(8), "big")
+        if len(_HASH_CACHE) >= _HASH_CACHE_MAX:
+            _HASH_CACHE.clear()
+        _HASH_CACHE[key] = value
+    return value
+
+
+def shard_bits(encoded_size: int) -> int:
+    """How many hash bits select a shard for a map whose encoding has this size."""
+    bits = 1
+    while (encoded_size >> bits) > SHARD_TARGET and bits < 24:
+        bits += 1
+    return bits
+
+
+def shard_name(index: int, bits: int) -> str:
+    """File path of shard ``index`` of a map sharded on ``bits`` bits."""
+    width = (bits + 3) // 4
+    digits = f"{index:0{width}x}"
+    if width <= 2:
+        return f"{digits}.json"
+    return f"{digits[:2]}/{digits[2:]}.json"
+
+
+def chunk_name(index: int, count: int) -> str:
+    """File name of chunk ``index`` of a list split into ``count`` chunks."""
+    width = max(6, len(str(count - 1)))
+    return f"{index:0{width}d}.json"
+
+
+# --------------------------------------------------------------------------
+# Encoding: state -> tree
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.tensors: dict[str, bytes] = {}
+
+    # Tensors -------------------------------------------------------------
+    def tensor_hook(self, obj: Any) -> Any:
+        from . import tensors
+
+        if not tensors.is_array(obj):
+            raise TypeError(f"unsupported type {type(obj).__name__}")
+        descriptor, chunks = tensors.describe(obj, TENSOR_CHUNK)
+        for digest, data in chunks:
+            self.tensors[digest] = data
+        return {TENSOR_KEY: descriptor}
+
+    def encode(self, value: Any, path: str, depth: int) -> bytes:
+        return canonical.encode(value, default=self.tensor_hook, depth_budget=canonical.MAX_DEPTH - depth, path=path)
+
+    # Nodes ---------------------------------------------------------------
+    def node(self, value: Any, path: str, depth: int, encoded: bytes | None = None) -> tuple[Entry, str]:
+        """Lay out one value; returns the entry and its kind."""
+        kind = type(value)
+        if kind is dict and len(value) < MAP_MIN_KEYS:
+            return self._small_dict(value, path, depth, encoded)
+        if kind is dict or kind is list or kind is tuple:
+            if encoded is None:
+                encoded = self.encode(value, path, depth)
+            if len(encoded) <= SPLIT_LIMIT:
+                return encoded, "value"
+            if kind is dict:
+                return self._map(value, path, depth, len(encoded)), "map"
+            return self._list(list(value), path, depth), "list"
+        if encoded is None:
+            encoded = self.encode(value, path, depth)
+        return encoded, "value"
+
+    def _small_dict(self, value: dict[str, Any], path: str, depth: int,
+                    encoded: bytes | None) -> tuple[Entry, str]:
+        members: dict[str, bytes] = {}
+        total = 0
+        for key, item in value.items():
+            if type(key) is not str or key == TENSOR_KEY:
+                canonical.check(value, path=path)
+            members[key] = self.encode(item, canonical.join_path(path, key), depth + 1)
+            total += len(members[key])
+        # Each member's standalone encoding is no longer than its part of the
+        # whole, so a sum above the limit decides without encoding the whole.
+        if total <= SPLIT_LIMIT:
+            if encoded is None:
+                encoded = self.encode(value, path, depth)
+            if len(encoded) <= SPLIT_LIMIT:
+                return encoded, "value"
+        tree = SnapshotTree()
+        inline: dict[str, Any] = {}
+        for key in sorted(members):
+            item = value[key]
+            name = escape_name(key)
+            if (type(item) in (dict, list, tuple) and len(members[key]) >= MEMBER_LIMIT
+                    and len(name) <= MAX_NAME):
+                entry, _ = self.node(item, canonical.join_path(path, key), depth + 1, members[key])
+                tree.entries[name if isinstance(entry, SnapshotTree) else name + ".json"] = entry
+            else:
+                inline[key] = item
+        tree.entries[INLINE] = self.encode(inline, path, depth)
+        return tree, "dict"
+
+    def _map(self, value: dict[str, Any], path: str, depth: int, size: int) -> SnapshotTree:
+        bits = shard_bits(size)
+        shift = 64 - bits
+        shards: dict[int, dict[str, Any]] = {}
+        for key, item in value.items():
+            shards.setdefault(key_hash(key) >> shift, {})[key] = item
+        tree = SnapshotTree()
+        tree.entries[MAP_MARKER] = canonical.encode({"bits": bits, "count": len(value)})
+        for index in sorted(shards):
+            _place(tree, shard_name(index, bits), self.encode(shards[index], path, depth))
+        return tree
+
+    def _list(self, items: list[Any], path: str, depth: int) -> SnapshotTree:
+        chunks: list[list[Any]] = []
+        current: list[Any] = []
+        size = 0
+        for index, item in enumerate(items):
+            data = self.encode(item, canonical.join_path(path, index), depth + 1)
+            current.append(item)
+            size += len(data)
+            if is_chunk_boundary(data) or size >= CHUNK_MAX:
+                chunks.append(current)
+                current, size = [], 0
+        if current:
+            chunks.append(current)
+        tree = SnapshotTree()
+        tree.entries[LIST_MARKER] = canonical.encode({"chunks": len(chunks), "count": len(items)})
+        for index, chunk in enumerate(chunks):
+            tree.entries[chunk_name(index, len(chunks))] = self.encode(chunk, path, depth)
+        return tree
+
+
+def is_chunk_boundary(item: bytes) -> bool:
+    """Whether a list chunk ends after an item with this canonical encoding.
+
+    Content-defined: the chance is proportional to the item's size, so chunks
+    average :data:`CHUNK_TARGET` bytes, and an edit only moves nearby cuts.
+    """
+    return zlib.crc32(item) * CHUNK_TARGET < len(item) << 32
+
+
+def _place(tree: SnapshotTree, path: str, blob: bytes) -> None:
+    parts = path.split("/")
+    for part in parts[:-1]:
+        sub = tree.entries.get(part)
+        if sub is None:
+            sub = tree.entries[part] = SnapshotTree()
+        assert isinstance(sub, SnapshotTree)
+        tree = sub
+    tree.entries[parts[-1]] = blob
+
+
+def _seal(tree: SnapshotTree) -> Blake3Digest:
+    """Add ``_b3.json`` to every directory below ``tree``; return ``tree``'s digest."""
+    digests: dict[str, str] = {}
+    for name, entry in tree.entries.items():
+        digests[name] = _seal(entry) if isinstance(entry, SnapshotTree) else blake3_hex(entry)
+    data = canonical.encode(digests)
+    tree.entries[DIGESTS] = data
+    return blake3_hex(data)
+
+
+def check_module_name(name: Any) -> None:
+    """Module names are non-empty strings."""
+    if type(name) is not str or not name:
+        raise InvalidStateError(repr(name), "module names must be non-empty strings")
+    canonical._check_str(name, name)
+
+
+def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None) -> Snapshot:
+    """Lay out ``state`` as a snapshot tree (pure: no I/O)."""
+    if not isinstance(state, Mapping):
+        raise InvalidStateError("", f"a state must be a mapping of module name to value, not {type(state).__name__}")
+    builder = _Builder()
+    root = SnapshotTree()
+    modules: dict[str, Any] = {}
+    digests: dict[str, str] = {}
+    for module in sorted(state, key=lambda k: str(k)):
+        check_module_name(module)
+        entry, kind = builder.node(state[module], module, 1)
+        name = escape_name(module)
+        if isinstance(entry, SnapshotTree):
+            digest = _seal(entry)
+            root.entries[name] = entry
+        else:
+            digest = blake3_hex(entry)
+            name += ".json"
+            root.entries[name] = entry
+        digests[name] = digest
+        modules[module] = {"digest": digest, "entry": name, "kind": kind}
+    fingerprint = blake3_hex(canonical.encode(digests))
+    if builder.tensors:
+        tensor_tree = SnapshotTree()
+        for digest, data in builder.tensors.items():
+            _place(tensor_tree, f"{digest[:2]}/{digest}.bin", data)
+        root.entries[TENSOR_DIR] = tensor_tree
+    manifest: dict[str, Any] = {
+        "digests": digests,
+        "fingerprint": fingerprint,
+        "format": FORMAT,
+        "modules": modules,
+        "stats": dict(stats or {}),
+    }
+    root.entries[MANIFEST] = canonical.encode(manifest)
+    return Snapshot(root, Blake3Digest(fingerprint), manifest)
+
+
+# --------------------------------------------------------------------------
+# Decoding: tree -> state
+
+
+class TreeReader(Protocol):
+    """Read access to one snapshot's directories (implemented by the store)."""
+
+    def list_dir(self, path: str) -> dict[str, bool]:
+        """Entry names of the directory at ``path`` ('' is the root) -> is_directory."""
+
+    def read_file(self, path: str) -> bytes:
+        """Bytes of the blob at ``path``."""
+
+
+def read_manifest(reader: TreeReader) -> dict[str, Any]:
+    """Read and check ``brain.json``: format version and fingerprint consistency."""
+    try:
+        data = reader.read_file(MANIFEST)
+    except KeyError:
+        raise CorruptObjectError(f"snapshot has no {MANIFEST}; this commit is not a brainvcs snapshot") from None
+    manifest = canonical.decode(data, what=MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("digests"), dict):
+        raise CorruptObjectError(f"{MANIFEST} is malformed")
+    if manifest.get("format") != FORMAT:
+        raise UnsupportedFormatError(f"snapshot format {manifest.get('format')!r} is not supported (this brainvcs reads {FORMAT})",
+                                     "upgrade brainvcs")
+    computed = blake3_hex(canonical.encode(manifest["digests"]))
+    if computed != manifest.get("fingerprint"):
+        raise IntegrityError(f"{MANIFEST} fingerprint", str(manifest.get("fingerprint")), computed)
+    return manifest
+
+
+class _Loader:
+    def __init__(self, reader: TreeReader) -> None:
+        self.reader = reader
+
+    def verified(self, path: str, expected: str) -> bytes:
+        try:
+            data = self.reader.read_file(path)
+        except KeyError:
+            raise CorruptObjectError(f"{path}: listed in the snapshot but missing") from None
+        actual = blake3_hex(data)
+        if actual != expected:
+            raise IntegrityError(path, expected, actual)
+        return data
+
+    def json(self, path: str, expected: str) -> Any:
+        data = self.verified(path, expected)
+        value = canonical.decode(data, what=path)
+        if _TENSOR_NEEDLE in data:  # descriptors are rare: walk only when present
+            value = self.restore_tensors(value, path)
+        return value
+
+    def dir_digests(self, path: str, expected: str) -> dict[str, str]:
+        digests = canonical.decode(self.verified(f"{path}/{DIGESTS}", expected), what=f"{path}/{DIGESTS}")
+        if not isinstance(digests, dict):
+            raise CorruptObjectError(f"{path}/{DIGESTS} is malformed")
+        listed = set(self.reader.list_dir(path)) - {DIGESTS}
+        if listed != set(digests):
+            raise CorruptObjectError(f"{path}: entries do not match {DIGESTS} "
+                                     f"(extra: {sorted(listed - set(digests))[:3]}, missing: {sorted(set(digests) - listed)[:3]})")
+        return digests
+
+    def node(self, path: str, is_dir: bool, expected: str) -> Any:
+        if not is_dir:
+            return self.json(path, expected)
+        digests = self.dir_digests(path, expected)
+        if MAP_MARKER in digests:
+            return self.map(path, digests)
+        if LIST_MARKER in digests:
+            return self.list(path, digests)
+        if INLINE in digests:
+            return self.dict_dir(path, digests)
+        raise CorruptObjectError(f"{path}: directory has no {INLINE}, {MAP_MARKER} or {LIST_MARKER}")
+
+    def dict_dir(self, path: str, digests: dict[str, str]) -> dict[str, Any]:
+        value = self.json(f"{path}/{INLINE}", digests[INLINE])
+        if not isinstance(value, dict):
+            raise CorruptObjectError(f"{path}/{INLINE} is not an object")
+        listing = self.reader.list_dir(path)
+        for name in sorted(digests):
+            if name == INLINE:
+                continue
+            is_dir = listing[name]
+            key = unescape_name(name if is_dir else _strip_json(name, path))
+            value[key] = self.node(f"{path}/{name}", is_dir, digests[name])
+        return dict(sorted(value.items()))
+
+    def map(self, path: str, digests: dict[str, str]) -> dict[str, Any]:
+        marker = self.json(f"{path}/{MAP_MARKER}", digests[MAP_MARKER])
+        out: dict[str, Any] = {}
+        listing = self.reader.list_dir(path)
+        for name in sorted(digests):
+            if name == MAP_MARKER:
+                continue
+            if listing[name]:
+                sub = self.dir_digests(f"{path}/{name}", digests[name])
+                for leaf in sorted(sub):
+                    out.update(self._shard(f"{path}/{name}/{leaf}", sub[leaf]))
+            else:
+                out.update(self._shard(f"{path}/{name}", digests[name]))
+        if not isinstance(marker, dict) or marker.get("count") != len(out):
+            raise CorruptObjectError(f"{path}: map holds {len(out)} entries, {MAP_MARKER} says {marker!r}")
+        return dict(sorted(out.items()))
+
+    def _shard(self, path: str, expected: str) -> dict[str, Any]:
+        shard = self.json(path, expected)
+        if not isinstance(shard, dict):
+            raise CorruptObjectError(f"{path}: map shard is not an object")
+        return shard
+
+    def list(self, path: str, digests: dict[str, str]) -> list[Any]:
+        marker = self.json(f"{path}/{LIST_MARKER}", digests[LIST_MARKER])
+        out: list[Any] = []
+        names = sorted(n for n in digests if n != LIST_MARKER)
+        for name in names:
+            chunk = self.json(f"{path}/{name}", digests[name])
+            if not isinstance(chunk, list):
+                raise CorruptObjectError(f"{path}/{name}: list chunk is not an array")
+            out.extend(chunk)
+        if not isinstance(marker, dict) or marker.get("count") != len(out) or marker.get("chunks") != len(names):
+            raise CorruptObjectError(f"{path}: list holds {len(out)} items in {len(names)} chunks, {LIST_MARKER} says {marker!r}")
+        return out
+
+    def restore_tensors(self, value: Any, path: str) -> Any:
+        from . import tensors
+
+        def walk(node: Any) -> Any:
+            if isinstance(node, dict):
+                if TENSOR_KEY in node and len(node) == 1:
+                    return tensors.restore(node[TENSOR_KEY], self._tensor_chunk, path)
+                return {k: walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v) for v in node]
+            return node
+
+        return walk(value)
+
+    def _tensor_chunk(self, digest: str) -> bytes:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise CorruptObjectError(f"tensor chunk digest {digest!r} is malformed")
+        return self.verified(f"{TENSOR_DIR}/{digest[:2]}/{digest}.bin", digest)
+
+
+def _strip_json(name: str, path: str) -> str:
+    if not name.endswith(".json"):
+        raise CorruptObjectError(f"{path}/{name}: unexpected file in snapshot")
+    return name[:-5]
+
+
+_TENSOR_NEEDLE = f'"{TENSOR_KEY}"'.encode()
+
+
+def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, Any]:
+    """Read a state back from a snapshot, verifying every BLAKE3 digest on the way.
+
+    ``modules`` restricts the read to those modules (others are not touched).
+    """
+    manifest = read_manifest(reader)
+    wanted = manifest["modules"]
+    if modules is not None:
+        missing = [m for m in modules if m not in wanted]
+        if missing:
+            from .errors import UsageError
+
+            raise UsageError(f"no module named {missing[0]!r} in this snapshot",
+                             f"modules here: {', '.join(sorted(wanted)) or '(none)'}")
+        wanted = {m: wanted[m] for m in modules}
+    loader = _Loader(reader)
+    root = reader.list_dir("")
+    state: dict[str, Any] = {}
+    for module in sorted(wanted):
+        info = wanted[module]
+        name = info.get("entry") if isinstance(info, dict) else None
+        if not isinstance(name, str) or name not in manifest["digests"] or name not in root:
+            raise CorruptObjectError(f"module {module!r}: manifest entry is missing or malformed")
+        expected = manifest["digests"][name]
+        if info.get("digest") != expected:
+            raise CorruptObjectError(f"module {module!r}: manifest digests disagree")
+        state[module] = loader.node(name, root[name], expected)
+    return state
