@@ -1,0 +1,141 @@
+"""Branches, tags, HEAD and remote-tracking refs; every move is compare-and-swap.
+
+dulwich's ref container writes each ref under git's lock-file protocol
+(``<ref>.lock``, then rename); :class:`RefStore` adds the compare-and-swap
+contract on top: a move names the value it expects, and fails with
+:class:`~brainvcs.errors.RefConflict` — changing nothing — if another writer
+got there first.
+"""
+
+from __future__ import annotations
+
+import re
+
+from dulwich.refs import RefsContainer
+
+from .errors import InvalidRefNameError, RefConflict, RevisionNotFoundError
+from .store import ObjectId, oid
+
+HEAD = "HEAD"
+BRANCH_PREFIX = "refs/heads/"
+TAG_PREFIX = "refs/tags/"
+REMOTE_PREFIX = "refs/remotes/"
+
+_BAD_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+
+
+def check_ref_name(name: str, kind: str = "branch") -> str:
+    """Refuse names git would refuse (``git check-ref-format`` rules), plus a leading '-'."""
+    problem = None
+    if not name:
+        problem = "is empty"
+    elif name.startswith("-"):
+        problem = "starts with '-'"
+    elif name in ("HEAD", "@"):
+        problem = "is reserved"
+    elif _BAD_CHARS.search(name):
+        problem = "contains a space, a control character or one of ~ ^ : ? * [ \\"
+    elif ".." in name or "@{" in name or "//" in name:
+        problem = "contains '..', '@{' or '//'"
+    elif name.startswith("/") or name.endswith("/") or name.endswith("."):
+        problem = "starts or ends with '/' or ends with '.'"
+    elif any(part.startswith(".") or part.endswith(".lock") for part in name.split("/")):
+        problem = "has a component starting with '.' or ending with '.lock'"
+    if problem:
+        raise InvalidRefNameError(f"invalid {kind} name {name!r}: it {problem}",
+                                  "use letters, digits, '-', '_', '.' and '/' (e.g. 'alice/experiment-2')")
+    return name
+
+
+def _b(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+class RefStore:
+    """Typed, compare-and-swap access to a repository's refs."""
+
+    def __init__(self, refs: RefsContainer) -> None:
+        self._refs = refs
+
+    # Reading -----------------------------------------------------------------
+    def get(self, ref: str) -> ObjectId | None:
+        """The commit a ref (following symbolic refs) points to, or None."""
+        try:
+            _, sha = self._refs.follow(_b(ref))
+        except (KeyError, ValueError):
+            return None
+        return oid(sha) if sha else None
+
+    def head_branch(self) -> str | None:
+        """Short name of the branch HEAD points to (even if unborn); None when detached."""
+        target = self._refs.read_ref(b"HEAD")
+        if target and target.startswith(b"ref: "):
+            full = target[5:].strip().decode("utf-8")
+            if full.startswith(BRANCH_PREFIX):
+                return full[len(BRANCH_PREFIX):]
+        return None
+
+    def _listing(self, prefix: str) -> dict[str, ObjectId]:
+        out: dict[str, ObjectId] = {}
+        for key in sorted(self._refs.keys(base=_b(prefix.rstrip("/")))):
+            name = key.decode("utf-8")
+            sha = self.get(prefix + name)
+            if sha is not None:
+                out[name] = sha
+        return out
+
+    def branches(self) -> dict[str, ObjectId]:
+        """Branch short name -> commit id."""
+        return self._listing(BRANCH_PREFIX)
+
+    def tags(self) -> dict[str, ObjectId]:
+        """Tag name -> object id (a commit, or an annotated tag object)."""
+        return self._listing(TAG_PREFIX)
+
+    def remote_branches(self) -> dict[str, ObjectId]:
+        """'remote/branch' -> commit id for remote-tracking refs."""
+        return self._listing(REMOTE_PREFIX)
+
+    def all(self) -> dict[str, ObjectId]:
+        """Every ref except HEAD -> object id."""
+        out: dict[str, ObjectId] = {}
+        for key in sorted(self._refs.allkeys()):
+            name = key.decode("utf-8")
+            if name == HEAD:
+                continue
+            sha = self.get(name)
+            if sha is not None:
+                out[name] = sha
+        return out
+
+    # Moving ------------------------------------------------------------------
+    def move(self, ref: str, expected: ObjectId | None, new: ObjectId, message: str) -> None:
+        """Point ``ref`` at ``new`` if it currently points at ``expected`` (None: must not exist)."""
+        if expected is None:
+            ok = self._refs.add_if_new(_b(ref), _b(new), message=_b(message))
+        else:
+            ok = self._refs.set_if_equals(_b(ref), _b(expected), _b(new), message=_b(message))
+        if not ok:
+            raise RefConflict(ref, expected, self.get(ref))
+
+    def delete(self, ref: str, expected: ObjectId) -> None:
+        """Remove ``ref`` if it still points at ``expected``."""
+        if not self._refs.remove_if_equals(_b(ref), _b(expected)):
+            actual = self.get(ref)
+            if actual is None:
+                raise RevisionNotFoundError(f"{ref} does not exist")
+            raise RefConflict(ref, expected, actual)
+
+    def set_head_branch(self, branch: str) -> None:
+        """Make HEAD a symbolic ref to ``refs/heads/<branch>``."""
+        self._refs.set_symbolic_ref(b"HEAD", _b(BRANCH_PREFIX + branch))
+
+    def detach_head(self, commit: ObjectId) -> None:
+        """Point HEAD directly at a commit."""
+        self._refs.remove_if_equals(b"HEAD", None)
+        self._refs.add_if_new(b"HEAD", _b(commit))
+
+    def head_ref(self) -> str:
+        """The ref a commit on HEAD updates: the branch ref, or HEAD when detached."""
+        branch = self.head_branch()
+        return BRANCH_PREFIX + branch if branch is not None else HEAD

@@ -1,0 +1,573 @@
+"""``Repository``: open/init, commit, checkout, log, branches, tags, status.
+
+Every mutation runs under the repository lock (``brainvcs.lock``) and ends
+with a compare-and-swap ref move, after the pack holding its objects has been
+fsynced. Readers take no lock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from dulwich.objects import Commit, Tag
+from dulwich.repo import MemoryRepo, Repo
+
+from . import layout
+from .canonical import Blake3Digest
+from .errors import (BrainVCSError, EmptyRepositoryError, NotABrainCommitError, NotARepositoryError,
+                     RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
+from .gc import GcReport, collect_garbage, consolidate
+from .lock import RepositoryLock, clear_stale_ref_locks
+from .refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
+from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, now, oid,
+                    parse_trailers, read_commit, read_object)
+from .verify import VerifyReport, verify_commits
+
+DEFAULT_BRANCH = "main"
+DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
+_REV = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^\d*)*)$")
+_HEX = re.compile(r"^[0-9a-f]{4,40}$")
+_IDENTITY = re.compile(r"^[^<>\n]+ <[^<>\n]*>$")
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit as brainvcs shows it."""
+
+    id: ObjectId
+    tree: ObjectId
+    parents: tuple[ObjectId, ...]
+    author: str
+    committer: str
+    author_time: int
+    author_tz: int
+    commit_time: int
+    message: str
+    trailers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> str:
+        """The first line of the message."""
+        return self.message.split("\n", 1)[0]
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The state fingerprint recorded in the commit's trailer."""
+        return self.trailers.get(FINGERPRINT_TRAILER)
+
+    def to_json(self) -> dict[str, Any]:
+        """A stable JSON-ready dict (used by ``--json`` output)."""
+        return {
+            "id": self.id, "tree": self.tree, "parents": list(self.parents), "author": self.author,
+            "committer": self.committer, "author_time": self.author_time, "author_tz": self.author_tz,
+            "commit_time": self.commit_time, "message": self.message, "summary": self.summary,
+            "fingerprint": self.fingerprint, "trailers": dict(self.trailers),
+        }
+
+    @classmethod
+    def from_commit(cls, commit: Commit) -> CommitInfo:
+        """Build from a dulwich commit object."""
+        message = commit.message.decode("utf-8", "replace")
+        return cls(
+            id=oid(commit.id), tree=oid(commit.tree), parents=tuple(oid(p) for p in commit.parents),
+            author=commit.author.decode("utf-8", "replace"), committer=commit.committer.decode("utf-8", "replace"),
+            author_time=commit.author_time, author_tz=commit.author_timezone, commit_time=commit.commit_time,
+            message=message.rstrip("\n"), trailers=parse_trailers(message),
+        )
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What :meth:`Repository.commit` did."""
+
+    commit: CommitInfo | None
+    ref: str
+    fingerprint: Blake3Digest
+    written: WriteStats
+    changed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """A stable JSON-ready dict."""
+        return {
+            "commit": self.commit.to_json() if self.commit else None, "ref": self.ref,
+            "fingerprint": self.fingerprint, "changed": self.changed,
+            "written": {"objects": self.written.objects, "bytes": self.written.bytes,
+                        "blobs": self.written.blobs, "trees": self.written.trees},
+        }
+
+
+@dataclass(frozen=True)
+class BranchInfo:
+    """A branch and where it points."""
+
+    name: str
+    commit: ObjectId
+    current: bool
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where HEAD is and what it holds."""
+
+    branch: str | None
+    head: CommitInfo | None
+    detached: bool
+    modules: dict[str, dict[str, Any]]
+    fingerprint: str | None
+    changed_modules: list[str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A stable JSON-ready dict."""
+        return {"branch": self.branch, "detached": self.detached,
+                "head": self.head.to_json() if self.head else None, "fingerprint": self.fingerprint,
+                "modules": self.modules, "changed_modules": self.changed_modules}
+
+
+_UNSET: Any = object()
+
+
+class Repository:
+    """A brainvcs repository: an ordinary git repository holding brain snapshots."""
+
+    def __init__(self, git: Repo | MemoryRepo, gitdir: Path | None) -> None:
+        self._git = git
+        self.gitdir = gitdir
+        self.refs = RefStore(git.refs)
+        self.lock = RepositoryLock(gitdir) if gitdir is not None else None
+        self.last_read: GitTreeReader | None = None
+
+    # Opening -------------------------------------------------------------------
+    @classmethod
+    def init(cls, path: str | os.PathLike[str], *, default_branch: str = DEFAULT_BRANCH) -> Repository:
+        """Create a new bare repository at ``path`` (created if missing)."""
+        check_ref_name(default_branch)
+        target = Path(path)
+        if (target / "HEAD").exists() or (target / ".git").exists():
+            raise RepositoryExistsError(f"{target} is already a repository", "use `brainvcs open`, or pick another directory")
+        if target.exists() and any(target.iterdir()):
+            raise RepositoryExistsError(f"{target} exists and is not empty", "pick an empty or new directory")
+        target.mkdir(parents=True, exist_ok=True)
+        git = Repo.init_bare(str(target))
+        config = git.get_config()
+        config.set((b"brainvcs",), b"version", b"1")
+        config.write_to_path()
+        git.refs.set_symbolic_ref(b"HEAD", (BRANCH_PREFIX + default_branch).encode())
+        git.close()
+        return cls.open(target, search_parents=False)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] = ".", *, search_parents: bool = True) -> Repository:
+        """Open the repository at ``path`` (a bare repo or a work tree with ``.git``), searching upwards."""
+        start = Path(path).resolve()
+        if not start.exists():
+            raise NotARepositoryError(f"{path}: no such directory", "create one with `brainvcs init DIR`")
+        candidates = [start, *start.parents] if search_parents else [start]
+        for directory in candidates:
+            for gitdir in (directory / ".git", directory):
+                if (gitdir / "HEAD").is_file() and (gitdir / "objects").is_dir() and (gitdir / "refs").is_dir():
+                    try:
+                        git = Repo(str(directory))
+                    except Exception as exc:
+                        raise NotARepositoryError(f"{directory}: cannot open repository ({exc})") from None
+                    git.object_store.fsync_object_files = True
+                    return cls(git, Path(git.controldir()))
+        raise NotARepositoryError(f"not a brainvcs repository: {start}" + (" (or any parent)" if search_parents else ""),
+                                  "create one with `brainvcs init DIR`, or pass --repo DIR")
+
+    @classmethod
+    def memory(cls, *, default_branch: str = DEFAULT_BRANCH) -> Repository:
+        """An in-memory repository (tests and experiments; no lock, nothing on disk)."""
+        git = MemoryRepo()
+        git.refs.set_symbolic_ref(b"HEAD", (BRANCH_PREFIX + default_branch).encode())
+        return cls(git, None)
+
+    def close(self) -> None:
+        """Release file handles (the repository stays usable on disk)."""
+        self._git.close()
+
+    def __enter__(self) -> Repository:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def git(self) -> Repo | MemoryRepo:
+        """The underlying dulwich repository (for plumbing in feature modules)."""
+        return self._git
+
+    @property
+    def objects(self) -> Any:
+        """The underlying dulwich object store."""
+        return self._git.object_store
+
+    def writing(self) -> RepositoryLock | _NoLock:
+        """Context manager holding the repository write lock."""
+        return self.lock if self.lock is not None else _NoLock()
+
+    # Revisions -----------------------------------------------------------------
+    @property
+    def current_branch(self) -> str | None:
+        """The branch HEAD points to (possibly unborn), or None when detached."""
+        return self.refs.head_branch()
+
+    def head(self) -> ObjectId | None:
+        """The commit HEAD points to, or None in an empty repository."""
+        return self.refs.get(HEAD)
+
+    def resolve(self, rev: str = HEAD) -> ObjectId:
+        """The commit a revision names: ``main``, ``v1``, ``HEAD~2``, ``abc123``, ``origin/main``..."""
+        rev = rev.strip()
+        match = _REV.match(rev)
+        if not rev or match is None:
+            raise RevisionNotFoundError(f"unknown revision {rev!r}")
+        commit = self._resolve_base(match.group("base"), rev)
+        for op in re.findall(r"~\d*|\^\d*", match.group("ops")):
+            count = int(op[1:]) if len(op) > 1 else 1
+            parents = read_commit(self.objects, commit).parents
+            if op[0] == "~":
+                for _ in range(count):
+                    if not parents:
+                        raise RevisionNotFoundError(f"{rev}: history is not that long")
+                    commit = oid(parents[0])
+                    parents = read_commit(self.objects, commit).parents
+            elif count:
+                if count > len(parents):
+                    raise RevisionNotFoundError(f"{rev}: commit {commit[:12]} has no parent {count}")
+                commit = oid(parents[count - 1])
+        return commit
+
+    def _resolve_base(self, base: str, rev: str) -> ObjectId:
+        if base in (HEAD, "@"):
+            sha = self.refs.get(HEAD)
+            if sha is None:
+                branch = self.current_branch or "HEAD"
+                raise EmptyRepositoryError(f"{rev}: branch {branch!r} has no commits yet",
+                                           "commit a state first: brainvcs commit -m MESSAGE STATE.json")
+            return self._peel(sha, rev)
+        for ref in (base, BRANCH_PREFIX + base, TAG_PREFIX + base, REMOTE_PREFIX + base):
+            if ref.startswith("refs/"):
+                sha = self.refs.get(ref)
+                if sha is not None:
+                    return self._peel(sha, rev)
+        if _HEX.match(base):
+            matches = {oid(s) for s in self.objects.iter_prefix(base.encode("ascii"))} if len(base) < 40 else (
+                {ObjectId(base)} if base.encode() in self.objects else set())
+            commits = [m for m in matches if isinstance(read_object(self.objects, m, rev), (Commit, Tag))]
+            if len(commits) == 1:
+                return self._peel(commits[0], rev)
+            if len(commits) > 1:
+                raise RevisionNotFoundError(f"short id {base!r} is ambiguous ({len(commits)} commits)",
+                                            "give more hex digits")
+        raise RevisionNotFoundError(f"unknown revision {rev!r}",
+                                    "name a branch, a tag, a commit id, or HEAD~N (see `brainvcs branch` and `brainvcs log`)")
+
+    def _peel(self, sha: ObjectId, rev: str) -> ObjectId:
+        obj = read_object(self.objects, sha, rev)
+        for _ in range(16):
+            if not isinstance(obj, Tag):
+                break
+            obj = read_object(self.objects, obj.object[1], rev)
+        if not isinstance(obj, Commit):
+            raise RevisionNotFoundError(f"{rev} names a {obj.type_name.decode()}, not a commit")
+        return oid(obj.id)
+
+    def commit_info(self, rev: str = HEAD) -> CommitInfo:
+        """The commit a revision names."""
+        return CommitInfo.from_commit(read_commit(self.objects, self.resolve(rev)))
+
+    # Committing ----------------------------------------------------------------
+    def identity(self) -> str:
+        """``Name <email>`` from GIT_AUTHOR_* / git config, else a neutral default."""
+        name = os.environ.get("GIT_AUTHOR_NAME")
+        email = os.environ.get("GIT_AUTHOR_EMAIL")
+        if not (name and email):
+            try:
+                stack = self._git.get_config_stack()
+                name = name or stack.get((b"user",), b"name").decode("utf-8")
+                email = email or stack.get((b"user",), b"email").decode("utf-8")
+            except (KeyError, AttributeError, NotImplementedError):
+                pass
+        if name and email:
+            return f"{name} <{email}>"
+        return DEFAULT_IDENTITY
+
+    def commit(self, state: Mapping[str, Any], message: str, *, author: str | None = None,
+               branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
+               expected_head: Any = _UNSET, trailers: Mapping[str, str] | None = None,
+               timestamp: int | None = None, summary: str | None = None) -> CommitResult:
+        """Snapshot ``state`` as a new commit on ``branch`` (default: the current branch).
+
+        Refused with InvalidStateError (naming the path) if the state cannot be
+        stored exactly; nothing is written then. If the state is identical to
+        the branch tip's and ``allow_empty`` is false, nothing is written and
+        ``changed`` is False. ``expected_head`` (a commit id or None for "branch
+        must not exist") makes the ref move conditional on that value instead
+        of on the tip read here. ``parents`` overrides the parent list (merges).
+        """
+        if not message.strip():
+            raise UsageError("empty commit message", "pass -m MESSAGE")
+        author = author or self.identity()
+        if not _IDENTITY.match(author):
+            raise UsageError(f"invalid author {author!r}", "use the form 'Name <email>'")
+        ref = self._branch_ref(branch)
+        snapshot = layout.build(state)
+        with self.writing():
+            tip = self.refs.get(ref)
+            expected = tip if expected_head is _UNSET else expected_head
+            if parents is None:
+                parent_ids = [expected] if expected else []
+            else:
+                parent_ids = [self.resolve(p) for p in parents]
+            writer = ObjectWriter(self.objects)
+            tree_id = writer.add_tree(snapshot.tree)
+            if (not allow_empty and parents is None and expected is not None
+                    and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
+                return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
+            commit = self._make_commit(tree_id, parent_ids, message, author, snapshot.fingerprint,
+                                       trailers, timestamp, summary)
+            writer.add_commit(commit)
+            written = writer.flush()
+            if self.gitdir is not None:
+                clear_stale_ref_locks(self.gitdir)
+            self.refs.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
+            consolidate(self.objects)
+        return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, written, True)
+
+    def _branch_ref(self, branch: str | None) -> str:
+        if branch is None:
+            return self.refs.head_ref()
+        if branch.startswith("refs/"):
+            return branch
+        return BRANCH_PREFIX + check_ref_name(branch)
+
+    def _make_commit(self, tree_id: str, parents: list[ObjectId], message: str, author: str,
+                     fingerprint: str, trailers: Mapping[str, str] | None, timestamp: int | None,
+                     summary: str | None) -> Commit:
+        body = message.strip("\n")
+        if summary:
+            body += "\n\n" + summary.strip("\n")
+        lines = [f"{FINGERPRINT_TRAILER}: {fingerprint}"]
+        for key, value in (trailers or {}).items():
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", key) or "\n" in value:
+                raise UsageError(f"invalid trailer {key!r}")
+            lines.append(f"{key}: {value}")
+        commit = Commit()
+        commit.tree = tree_id.encode("ascii")
+        commit.parents = [p.encode("ascii") for p in parents]
+        commit.author = commit.committer = author.encode("utf-8")
+        when = timestamp if timestamp is not None else now()
+        commit.author_time = commit.commit_time = when
+        commit.author_timezone = commit.commit_timezone = 0
+        commit.encoding = b"UTF-8"
+        commit.message = (body + "\n\n" + "\n".join(lines) + "\n").encode("utf-8")
+        return commit
+
+    # Reading snapshots -------------------------------------------------------
+    def reader(self, rev: str = HEAD) -> GitTreeReader:
+        """A verified-read view of the snapshot at ``rev``."""
+        commit = read_commit(self.objects, self.resolve(rev))
+        return GitTreeReader(self.objects, commit.tree)
+
+    def manifest(self, rev: str = HEAD) -> dict[str, Any]:
+        """The snapshot manifest (``brain.json``) at ``rev``."""
+        try:
+            return layout.read_manifest(self.reader(rev))
+        except BrainVCSError as exc:
+            if "not a brainvcs snapshot" in exc.message:
+                raise NotABrainCommitError(f"{rev}: {exc.message}", "this commit was not written by brainvcs") from None
+            raise
+
+    def checkout(self, rev: str = HEAD, *, modules: list[str] | None = None) -> dict[str, Any]:
+        """The state stored at ``rev`` (only ``modules`` if given), every digest verified."""
+        reader = self.reader(rev)
+        self.manifest(rev)
+        state = layout.load(reader, modules=modules)
+        self.last_read = reader
+        return state
+
+    def log(self, rev: str = HEAD, *, max_count: int | None = None, first_parent: bool = False) -> list[CommitInfo]:
+        """Commits reachable from ``rev``, newest first."""
+        return list(self.iter_log(rev, max_count=max_count, first_parent=first_parent))
+
+    def iter_log(self, rev: str = HEAD, *, max_count: int | None = None,
+                 first_parent: bool = False) -> Iterator[CommitInfo]:
+        """Like :meth:`log`, lazily."""
+        if max_count is not None and max_count <= 0:
+            return
+        start = read_commit(self.objects, self.resolve(rev))
+        heap: list[tuple[int, int, bytes]] = [(-start.commit_time, 0, start.id)]
+        seen = {start.id}
+        counter = 1
+        emitted = 0
+        while heap:
+            _, _, sha = heapq.heappop(heap)
+            commit = read_commit(self.objects, sha)
+            yield CommitInfo.from_commit(commit)
+            emitted += 1
+            if max_count is not None and emitted >= max_count:
+                return
+            parents = commit.parents[:1] if first_parent else commit.parents
+            for parent in parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    heapq.heappush(heap, (-read_commit(self.objects, parent).commit_time, counter, parent))
+                    counter += 1
+
+    # Branches and tags -----------------------------------------------------------
+    def branches(self) -> list[BranchInfo]:
+        """Local branches, sorted by name."""
+        current = self.current_branch
+        return [BranchInfo(name, sha, name == current) for name, sha in self.refs.branches().items()]
+
+    def create_branch(self, name: str, start: str = HEAD, *, force: bool = False) -> BranchInfo:
+        """Create branch ``name`` at ``start``; ``force`` moves an existing one."""
+        check_ref_name(name)
+        target = self.resolve(start)
+        with self.writing():
+            existing = self.refs.get(BRANCH_PREFIX + name)
+            if existing is not None and not force:
+                raise RefExistsError(f"branch {name!r} already exists", "pick another name, or pass --force to move it")
+            self.refs.move(BRANCH_PREFIX + name, existing, target, f"branch: created from {start}")
+        return BranchInfo(name, target, name == self.current_branch)
+
+    def delete_branch(self, name: str, *, force: bool = False) -> ObjectId:
+        """Delete a branch; refuses the current one, and unmerged ones unless ``force``."""
+        sha = self.refs.get(BRANCH_PREFIX + name)
+        if sha is None:
+            raise RevisionNotFoundError(f"no branch named {name!r}")
+        if name == self.current_branch:
+            raise UsageError(f"cannot delete the current branch {name!r}", "switch to another branch first")
+        if not force and not self._is_merged(sha):
+            raise UsageError(f"branch {name!r} has commits that no other branch contains",
+                             "merge it first, or pass --force to delete it anyway (its commits become unreachable)")
+        with self.writing():
+            self.refs.delete(BRANCH_PREFIX + name, sha)
+        return sha
+
+    def _is_merged(self, sha: ObjectId) -> bool:
+        for other, tip in self.refs.branches().items():
+            if tip == sha and self.refs.get(BRANCH_PREFIX + other) == sha and other != self.current_branch:
+                continue
+            if self.is_ancestor(sha, tip) and tip != sha:
+                return True
+        head = self.head()
+        return head is not None and self.is_ancestor(sha, head)
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether commit ``ancestor`` is reachable from ``descendant`` (or equal)."""
+        target = ancestor.encode("ascii")
+        stack = [descendant.encode("ascii")]
+        seen: set[bytes] = set()
+        while stack:
+            sha = stack.pop()
+            if sha == target:
+                return True
+            if sha in seen:
+                continue
+            seen.add(sha)
+            stack.extend(read_commit(self.objects, sha).parents)
+        return False
+
+    def switch(self, name: str, *, create: bool = False, start: str = HEAD) -> BranchInfo:
+        """Point HEAD at branch ``name`` (creating it at ``start`` if asked)."""
+        check_ref_name(name)
+        exists = self.refs.get(BRANCH_PREFIX + name) is not None
+        if create:
+            if exists:
+                raise RefExistsError(f"branch {name!r} already exists", f"switch to it with `brainvcs switch {name}`")
+            if self.head() is not None or start != HEAD:
+                self.create_branch(name, start)
+        elif not exists:
+            raise RevisionNotFoundError(f"no branch named {name!r}", f"create it with `brainvcs switch -c {name}`")
+        with self.writing():
+            self.refs.set_head_branch(name)
+        return BranchInfo(name, self.refs.get(BRANCH_PREFIX + name) or ObjectId(""), True)
+
+    def tags(self) -> dict[str, ObjectId]:
+        """Tag name -> the commit it names."""
+        return {name: self._peel(sha, name) for name, sha in self.refs.tags().items()}
+
+    def create_tag(self, name: str, rev: str = HEAD, *, message: str | None = None,
+                   force: bool = False) -> ObjectId:
+        """Tag a commit (annotated when ``message`` is given); returns the tagged commit."""
+        check_ref_name(name, "tag")
+        target = self.resolve(rev)
+        with self.writing():
+            existing = self.refs.get(TAG_PREFIX + name)
+            if existing is not None and not force:
+                raise RefExistsError(f"tag {name!r} already exists", "pick another name, or pass --force to move it")
+            value = target
+            if message is not None:
+                tag = Tag()
+                tag.name = name.encode("utf-8")
+                tag.object = (Commit, target.encode("ascii"))
+                tag.tagger = self.identity().encode("utf-8")
+                tag.tag_time = now()
+                tag.tag_timezone = 0
+                tag.message = (message.strip("\n") + "\n").encode("utf-8")
+                writer = ObjectWriter(self.objects)
+                value = writer.add_object(tag)
+                writer.flush()
+            self.refs.move(TAG_PREFIX + name, existing, value, f"tag: {name}")
+        return target
+
+    def delete_tag(self, name: str) -> None:
+        """Delete a tag."""
+        sha = self.refs.get(TAG_PREFIX + name)
+        if sha is None:
+            raise RevisionNotFoundError(f"no tag named {name!r}")
+        with self.writing():
+            self.refs.delete(TAG_PREFIX + name, sha)
+
+    # Status ----------------------------------------------------------------------
+    def status(self, state: Mapping[str, Any] | None = None) -> Status:
+        """Branch, HEAD commit and its modules; with ``state``, which modules differ from HEAD."""
+        branch = self.current_branch
+        head_id = self.head()
+        if head_id is None:
+            changed = sorted(state) if state is not None else None
+            return Status(branch, None, branch is None, {}, None, changed)
+        manifest = self.manifest(HEAD)
+        modules = {name: {"kind": info.get("kind"), "digest": info.get("digest")}
+                   for name, info in manifest["modules"].items()}
+        changed = None
+        if state is not None:
+            other = layout.build(state).manifest["modules"]
+            changed = sorted(name for name in set(other) | set(modules)
+                             if other.get(name, {}).get("digest") != modules.get(name, {}).get("digest"))
+        return Status(branch, self.commit_info(HEAD), branch is None, modules, manifest["fingerprint"], changed)
+
+    # Maintenance -------------------------------------------------------------------
+    def _heads(self) -> list[ObjectId]:
+        heads = list(self.refs.all().values())
+        head = self.head()
+        if head is not None:
+            heads.append(head)
+        return sorted(set(heads))
+
+    def verify(self, rev: str | None = None) -> VerifyReport:
+        """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.verify`."""
+        heads = [self.resolve(rev)] if rev is not None else self._heads()
+        return verify_commits(self.objects, heads)
+
+    def gc(self, *, prune: bool = True) -> GcReport:
+        """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`."""
+        with self.writing():
+            return collect_garbage(self.objects, [h.encode("ascii") for h in self._heads()], prune=prune)
+
+
+class _NoLock:
+    def __enter__(self) -> _NoLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None

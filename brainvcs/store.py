@@ -1,0 +1,299 @@
+"""Object storage on dulwich: snapshot trees in, verified snapshot trees out.
+
+Writes go through :class:`ObjectWriter`, which turns a
+:class:`~brainvcs.layout.SnapshotTree` into git blobs and trees, keeps only the
+objects the repository does not have yet, and writes them (plus the commit)
+as **one pack**, fsynced before any ref moves. Reads go through
+:class:`GitTreeReader`, which refuses anything a snapshot never contains
+(symlinks, submodules, odd names) so a hostile tree cannot smuggle data in.
+
+Both a disk repository and dulwich's in-memory repository satisfy the small
+:class:`ObjectStorage` protocol, so tests can run either.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NewType, Protocol
+
+from dulwich.objects import Blob, Commit, ShaFile, Tree
+from dulwich.object_store import BaseObjectStore, DiskObjectStore
+
+from .errors import CorruptObjectError
+from .layout import SnapshotTree
+
+#: A git object id: 40 lowercase hex characters of SHA-1. Never a BLAKE3 digest.
+ObjectId = NewType("ObjectId", str)
+
+#: Commit trailer carrying the snapshot's state fingerprint.
+FINGERPRINT_TRAILER = "Brain-Fingerprint"
+_FILE_MODE = 0o100644
+_DIR_MODE = 0o040000
+#: Refuse a single snapshot blob larger than this on read (hostile repositories).
+MAX_BLOB_BYTES = 1 << 31
+
+
+def oid(raw: bytes | str) -> ObjectId:
+    """Normalise a dulwich hex id (bytes) to an :data:`ObjectId`."""
+    return ObjectId(raw.decode("ascii") if isinstance(raw, bytes) else raw)
+
+
+class ObjectStorage(Protocol):
+    """What brainvcs needs from an object store (disk or memory)."""
+
+    def __contains__(self, sha: bytes) -> bool: ...
+
+    def __getitem__(self, sha: bytes) -> ShaFile: ...
+
+    def add_objects(self, objects: Any, progress: Any = None) -> Any: ...
+
+
+@dataclass(frozen=True)
+class WriteStats:
+    """What one write added: object count and their uncompressed sizes."""
+
+    objects: int
+    bytes: int
+    blobs: int
+    trees: int
+
+
+class ObjectWriter:
+    """Collects new objects for one pack; nothing is visible until :meth:`flush`."""
+
+    def __init__(self, store: BaseObjectStore) -> None:
+        self._store = store
+        self._pending: dict[bytes, ShaFile] = {}
+        self._blobs = 0
+        self._trees = 0
+        self._bytes = 0
+
+    def _add(self, obj: ShaFile) -> bytes:
+        sha = obj.id
+        if sha not in self._pending and sha not in self._store:
+            self._pending[sha] = obj
+            size = obj.raw_length()
+            self._bytes += size
+            if isinstance(obj, Blob):
+                self._blobs += 1
+            elif isinstance(obj, Tree):
+                self._trees += 1
+        return sha
+
+    def add_tree(self, tree: SnapshotTree) -> ObjectId:
+        """Add every blob and directory of ``tree``; return the root tree id."""
+        return oid(self._tree(tree))
+
+    def _tree(self, tree: SnapshotTree) -> bytes:
+        git_tree = Tree()
+        for name, entry in tree.entries.items():
+            if isinstance(entry, SnapshotTree):
+                git_tree.add(name.encode("utf-8"), _DIR_MODE, self._tree(entry))
+            else:
+                git_tree.add(name.encode("utf-8"), _FILE_MODE, self._add(Blob.from_string(entry)))
+        return self._add(git_tree)
+
+    def add_commit(self, commit: Commit) -> ObjectId:
+        """Add a commit object (written in the same pack as its tree)."""
+        return oid(self._add(commit))
+
+    def add_object(self, obj: ShaFile) -> ObjectId:
+        """Add any git object."""
+        return oid(self._add(obj))
+
+    @property
+    def stats(self) -> WriteStats:
+        """Counts of what is pending (what :meth:`flush` will write)."""
+        return WriteStats(len(self._pending), self._bytes, self._blobs, self._trees)
+
+    def flush(self) -> WriteStats:
+        """Write all pending objects as one pack and make it durable."""
+        stats = self.stats
+        if self._pending:
+            self._store.add_objects([(obj, None) for obj in self._pending.values()])
+            if isinstance(self._store, DiskObjectStore):
+                _fsync_dir(str(self._store.pack_dir))
+            self._pending.clear()
+        return stats
+
+
+def _fsync_dir(path: str) -> None:
+    # The pack was renamed into place; the rename is durable only once the
+    # directory itself is synced.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
+    """Fetch an object or raise CorruptObjectError naming what it was for."""
+    key = sha.encode("ascii") if isinstance(sha, str) else sha
+    try:
+        return store[key]
+    except KeyError:
+        raise CorruptObjectError(f"{what}: object {key.decode()[:12]} is missing from the repository",
+                                 "fetch it again from a clone, or run `brainvcs verify`") from None
+    except Exception as exc:  # dulwich raises many types for damaged packs
+        raise CorruptObjectError(f"{what}: object {key.decode()[:12]} cannot be read ({type(exc).__name__}: {exc})",
+                                 "run `brainvcs verify`; restore the repository from a clone") from None
+
+
+def read_commit(store: BaseObjectStore, sha: bytes | str) -> Commit:
+    """Fetch a commit, refusing other object types."""
+    obj = read_object(store, sha, "commit")
+    if not isinstance(obj, Commit):
+        raise CorruptObjectError(f"object {oid(obj.id)[:12]} is a {obj.type_name.decode()}, not a commit")
+    return obj
+
+
+def _check_entry_name(name: bytes, where: str) -> str:
+    try:
+        text = name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CorruptObjectError(f"{where}: entry name is not UTF-8") from None
+    if text in ("", ".", "..") or "/" in text or "\\" in text or "\0" in text or text.startswith(".git"):
+        raise CorruptObjectError(f"{where}: refusing entry name {text!r}")
+    return text
+
+
+class GitTreeReader:
+    """Read-only view of one snapshot tree (implements layout.TreeReader)."""
+
+    def __init__(self, store: BaseObjectStore, tree_id: bytes | str) -> None:
+        self._store = store
+        self._root = tree_id.encode("ascii") if isinstance(tree_id, str) else tree_id
+        self._dirs: dict[str, dict[str, tuple[bool, bytes]]] = {}
+        self.blobs_read = 0
+        self.bytes_read = 0
+
+    def _listing(self, path: str) -> dict[str, tuple[bool, bytes]]:
+        cached = self._dirs.get(path)
+        if cached is not None:
+            return cached
+        if path == "":
+            sha = self._root
+        else:
+            parent, _, name = path.rpartition("/")
+            entry = self._listing(parent).get(name)
+            if entry is None or not entry[0]:
+                raise KeyError(path)
+            sha = entry[1]
+        tree = read_object(self._store, sha, path or "snapshot root")
+        if not isinstance(tree, Tree):
+            raise CorruptObjectError(f"{path or 'snapshot root'}: expected a tree")
+        listing: dict[str, tuple[bool, bytes]] = {}
+        for item in tree.iteritems():
+            name = _check_entry_name(item.path, path or "snapshot root")
+            if item.mode == _DIR_MODE:
+                listing[name] = (True, item.sha)
+            elif stat.S_ISREG(item.mode) and not stat.S_ISLNK(item.mode):
+                listing[name] = (False, item.sha)
+            else:
+                raise CorruptObjectError(f"{path}/{name}: entry mode {item.mode:o} (symlink or submodule) "
+                                         "never appears in a brainvcs snapshot; refusing it")
+        self._dirs[path] = listing
+        return listing
+
+    def list_dir(self, path: str) -> dict[str, bool]:
+        """Entry names of a directory -> whether each is a directory."""
+        return {name: is_dir for name, (is_dir, _) in self._listing(path).items()}
+
+    def entry_id(self, path: str) -> ObjectId:
+        """Git object id of the blob or tree at ``path``."""
+        if path == "":
+            return oid(self._root)
+        parent, _, name = path.rpartition("/")
+        entry = self._listing(parent).get(name)
+        if entry is None:
+            raise KeyError(path)
+        return oid(entry[1])
+
+    def read_file(self, path: str) -> bytes:
+        """Bytes of the blob at ``path`` (KeyError if there is none)."""
+        parent, _, name = path.rpartition("/")
+        entry = self._listing(parent).get(name)
+        if entry is None or entry[0]:
+            raise KeyError(path)
+        blob = read_object(self._store, entry[1], path)
+        if not isinstance(blob, Blob):
+            raise CorruptObjectError(f"{path}: expected a blob")
+        data = blob.as_raw_string()
+        if len(data) > MAX_BLOB_BYTES:
+            raise CorruptObjectError(f"{path}: blob of {len(data)} bytes exceeds the {MAX_BLOB_BYTES}-byte limit")
+        self.blobs_read += 1
+        self.bytes_read += len(data)
+        return data
+
+    def walk_files(self, path: str = "") -> Iterator[str]:
+        """Every blob path below ``path``."""
+        for name, is_dir in sorted(self.list_dir(path).items()):
+            full = f"{path}/{name}" if path else name
+            if is_dir:
+                yield from self.walk_files(full)
+            else:
+                yield full
+
+
+def pack_count(store: BaseObjectStore) -> int:
+    """Number of pack files in a disk store (0 for memory stores)."""
+    if isinstance(store, DiskObjectStore):
+        return sum(1 for name in os.listdir(store.pack_dir) if name.endswith(".pack"))
+    return 0
+
+
+def reachable_objects(store: BaseObjectStore, heads: Iterable[bytes]) -> set[bytes]:
+    """Ids of every object reachable from the given commit ids."""
+    seen: set[bytes] = set()
+    stack = list(heads)
+    while stack:
+        sha = stack.pop()
+        if sha in seen:
+            continue
+        seen.add(sha)
+        obj = read_object(store, sha, "history")
+        if isinstance(obj, Commit):
+            stack.append(obj.tree)
+            stack.extend(obj.parents)
+        elif isinstance(obj, Tree):
+            for item in obj.iteritems():
+                if item.mode == 0o160000:
+                    continue  # gitlinks point outside this repository
+                if item.sha not in seen:
+                    if item.mode == _DIR_MODE:
+                        stack.append(item.sha)
+                    else:
+                        seen.add(item.sha)
+        elif hasattr(obj, "object"):  # annotated tag
+            stack.append(obj.object[1])
+    return seen
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """``Key: value`` lines of the message's last paragraph."""
+    paragraphs = message.rstrip("\n").split("\n\n")
+    out: dict[str, str] = {}
+    if len(paragraphs) < 2:
+        return out
+    for line in paragraphs[-1].splitlines():
+        key, sep, value = line.partition(": ")
+        if not sep or not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", key):
+            return {}
+        out[key] = value.strip()
+    return out
+
+
+def now() -> int:
+    """Seconds since the epoch, as git records them."""
+    return int(time.time())
