@@ -354,6 +354,35 @@ class TreeReader(Protocol):
         """Bytes of the blob at ``path``."""
 
 
+class MemoryTreeReader:
+    """A :class:`TreeReader` over an in-memory :class:`SnapshotTree` (e.g. one not yet committed)."""
+
+    def __init__(self, tree: SnapshotTree) -> None:
+        self._tree = tree
+
+    def _node(self, path: str) -> Entry:
+        node: Entry = self._tree
+        for part in path.split("/") if path else []:
+            if not isinstance(node, SnapshotTree) or part not in node.entries:
+                raise KeyError(path)
+            node = node.entries[part]
+        return node
+
+    def list_dir(self, path: str) -> dict[str, bool]:
+        """Entry names of a directory -> whether each is a directory."""
+        node = self._node(path)
+        if not isinstance(node, SnapshotTree):
+            raise KeyError(path)
+        return {name: isinstance(entry, SnapshotTree) for name, entry in node.entries.items()}
+
+    def read_file(self, path: str) -> bytes:
+        """Bytes of the blob at ``path`` (KeyError if there is none)."""
+        node = self._node(path)
+        if isinstance(node, SnapshotTree):
+            raise KeyError(path)
+        return node
+
+
 def read_manifest(reader: TreeReader) -> dict[str, Any]:
     """Read and check ``brain.json``: format version and fingerprint consistency."""
     try:

@@ -1,0 +1,93 @@
+"""The ``brainvcs`` command line: a thin click layer over the Python API.
+
+Each command opens the repository, calls one API function with the same name
+and option names, and prints the result (text, or ``--json``). Errors from the
+API are printed as one line plus a hint and mapped to exit codes here, in one
+place (:func:`exit_code_for`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from ..errors import BrainVCSError
+from ._common import EXIT_CODES_HELP
+from .core import checkout, commit, export, init, log, show, status
+from .maint import gc, verify
+from .refcmds import branch, switch, tag
+from .braincmds import demo, learn
+
+
+class _Group(click.Group):
+    """Runs commands with brainvcs's error handling around them."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrainVCSError as exc:
+            _print_error(exc.message, exc.hint)
+            ctx.exit(exit_code_for(exc))
+        except KeyboardInterrupt:
+            click.echo("interrupted; nothing was half-written (objects are written before refs move)", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # Output piped into `head` and closed early: not an error.
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as exc:  # a bug: say so in one line, details on request
+            if os.environ.get("BRAINVCS_DEBUG"):
+                traceback.print_exc()
+            _print_error(f"internal error: {type(exc).__name__}: {exc}",
+                         "this is a bug in brainvcs; rerun with BRAINVCS_DEBUG=1 for the traceback and report it")
+            ctx.exit(70)
+
+
+def exit_code_for(exc: BrainVCSError) -> int:
+    """The documented exit code of an API error (see ``brainvcs --help``)."""
+    return exc.exit_code
+
+
+def _print_error(message: str, hint: str | None) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+
+
+@click.group(cls=_Group, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="brainvcs")
+def main() -> None:
+    """Version control for learning systems: commit, log, branch, diff and share brain states in git.
+
+    A brain's state (a JSON object of modules) is stored as canonical,
+    BLAKE3-hashed JSON blobs in an ordinary git repository. Start with
+    `brainvcs demo`, or `brainvcs init DIR` and `brainvcs commit -m MSG STATE.json`.
+    Every command takes --repo DIR (default: the repository containing the
+    current directory).
+    """
+
+
+COMMANDS: list[click.Command] = [
+    init,
+    commit,
+    log,
+    show,
+    checkout,
+    export,
+    status,
+    branch,
+    switch,
+    tag,
+    verify,
+    gc,
+    learn,
+    demo,
+]
+for command in COMMANDS:
+    main.add_command(command)

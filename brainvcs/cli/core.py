@@ -1,0 +1,178 @@
+"""init, commit, log, show, checkout/export, status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import statefile
+from ..repo import Repository
+from ._common import decorations, emit_json, json_option, print_commit, with_repo
+
+
+@click.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--initial-branch", "-b", "default_branch", default="main", show_default=True,
+              help="Name of the first branch.")
+@json_option
+def init(directory: str, default_branch: str, as_json: bool) -> None:
+    """Create an empty brain repository in DIRECTORY (a bare git repository)."""
+    with Repository.init(directory, default_branch=default_branch) as repo:
+        if as_json:
+            emit_json({"path": str(repo.gitdir), "branch": default_branch})
+        else:
+            click.echo(f"Initialized empty brain repository in {repo.gitdir} (branch {default_branch})")
+
+
+@click.command()
+@click.argument("state_path", metavar="STATE", required=False, type=click.Path(exists=True, dir_okay=True))
+@click.option("--message", "-m", required=True, help="Commit message.")
+@click.option("--reference", is_flag=True, help="Commit the bundled reference brain trained on the bundled texts.")
+@click.option("--branch", default=None, help="Branch to commit to (default: the current branch).")
+@click.option("--author", default=None, help="Author as 'Name <email>' (default: git config or GIT_AUTHOR_*).")
+@click.option("--allow-empty", is_flag=True, help="Create a commit even if the state did not change.")
+@json_option
+@with_repo
+def commit(repo: Repository, state_path: str | None, message: str, reference: bool, branch: str | None,
+           author: str | None, allow_empty: bool, as_json: bool) -> None:
+    """Snapshot STATE (a JSON file of modules, or a directory of <module>.json files) as a new commit.
+
+    A state that cannot be stored exactly (NaN, infinities, non-string keys,
+    sets...) is refused with the path of the value, and nothing is committed.
+    """
+    if reference == (state_path is not None):
+        raise click.UsageError("give exactly one of STATE or --reference")
+    if reference:
+        from ..brains import ReferenceBrain, bundled_texts
+
+        brain = ReferenceBrain()
+        for text in bundled_texts().values():
+            brain.learn(text)
+        state = brain.to_state()
+    else:
+        assert state_path is not None
+        state = statefile.read_state(state_path)
+    result = repo.commit(state, message, author=author, branch=branch, allow_empty=allow_empty)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    short_ref = result.ref.removeprefix("refs/heads/")
+    if not result.changed:
+        assert result.commit is not None
+        click.echo(f"nothing to commit: the state equals {short_ref} ({result.commit.id[:7]})")
+        return
+    assert result.commit is not None
+    root = " (root-commit)" if not result.commit.parents else ""
+    click.echo(f"[{short_ref}{root} {result.commit.id[:7]}] {result.commit.summary}")
+    click.echo(f" {result.written.objects} new objects, {result.written.bytes} bytes; "
+               f"fingerprint {result.fingerprint[:16]}")
+
+
+@click.command()
+@click.argument("rev", default="HEAD")
+@click.option("--max-count", "-n", type=click.IntRange(min=0), default=None, help="Show at most N commits.")
+@click.option("--oneline", is_flag=True, help="One line per commit.")
+@click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges.")
+@json_option
+@with_repo
+def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, as_json: bool) -> None:
+    """Show the commit history reachable from REV (default HEAD), newest first."""
+    commits = repo.log(rev, max_count=max_count, first_parent=first_parent)
+    if as_json:
+        emit_json([c.to_json() for c in commits])
+        return
+    labels = decorations(repo)
+    for info in commits:
+        print_commit(info, labels.get(info.id), oneline=oneline)
+
+
+@click.command()
+@click.argument("rev", default="HEAD")
+@json_option
+@with_repo
+def show(repo: Repository, rev: str, as_json: bool) -> None:
+    """Show a commit: its message and the modules of its snapshot."""
+    info = repo.commit_info(rev)
+    manifest = repo.manifest(info.id)
+    if as_json:
+        emit_json({"commit": info.to_json(), "manifest": manifest})
+        return
+    print_commit(info, decorations(repo).get(info.id))
+    click.echo(f"fingerprint {manifest['fingerprint']}")
+    for name, module in sorted(manifest["modules"].items()):
+        click.echo(f"  {name:<28} {module['kind']:<6} {module['digest'][:16]}")
+
+
+def _write_out(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
+               as_json: bool) -> None:
+    state = repo.checkout(rev, modules=list(modules) or None)
+    if output is None:
+        click.echo(statefile.encode_state(state).decode("utf-8"), nl=False)
+        return
+    files = statefile.write_state(state, output, as_directory=split)
+    if as_json:
+        emit_json({"rev": repo.resolve(rev), "files": [str(f) for f in files], "modules": sorted(state)})
+    else:
+        click.echo(f"wrote {len(state)} module(s) of {repo.resolve(rev)[:7]} to {output}", err=True)
+
+
+def _checkout_options(func: Any) -> Any:
+    for option in reversed([
+        click.argument("rev", default="HEAD"),
+        click.option("--output", "-o", type=click.Path(), default=None,
+                     help="Write to this file (or directory with --split) instead of stdout."),
+        click.option("--module", "modules", multiple=True, help="Only this module (repeatable)."),
+        click.option("--split", is_flag=True, help="Write one <module>.json file per module into the --output directory."),
+        json_option,
+    ]):
+        func = option(func)
+    return func
+
+
+@click.command()
+@_checkout_options
+@with_repo
+def checkout(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
+             as_json: bool) -> None:
+    """Write the state stored at REV as JSON (every digest verified on the way).
+
+    The output is a state file that `brainvcs commit` accepts back. HEAD does
+    not move: use `brainvcs switch` to change branches.
+    """
+    _write_out(repo, rev, output, modules, split, as_json)
+
+
+@click.command()
+@_checkout_options
+@with_repo
+def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
+           as_json: bool) -> None:
+    """Export the state at REV as a JSON state file (same as `checkout`)."""
+    _write_out(repo, rev, output, modules, split, as_json)
+
+
+@click.command()
+@click.argument("state_path", metavar="[STATE]", required=False, type=click.Path(exists=True))
+@json_option
+@with_repo
+def status(repo: Repository, state_path: str | None, as_json: bool) -> None:
+    """Show the current branch and HEAD; with STATE, which modules differ from HEAD."""
+    state = statefile.read_state(state_path) if state_path else None
+    info = repo.status(state)
+    if as_json:
+        emit_json(info.to_json())
+        return
+    click.echo(f"On branch {info.branch}" if info.branch else "HEAD detached")
+    if info.head is None:
+        click.echo("No commits yet")
+    else:
+        click.echo(f"HEAD {info.head.id[:7]} {info.head.summary}")
+        click.echo(f"fingerprint {info.fingerprint}")
+        click.echo(f"{len(info.modules)} module(s): {', '.join(sorted(info.modules))}")
+    if info.changed_modules is not None:
+        if info.changed_modules:
+            click.echo(f"{Path(state_path or '').name} differs from HEAD in: {', '.join(info.changed_modules)}")
+        else:
+            click.echo(f"{Path(state_path or '').name} is identical to HEAD")

@@ -1,0 +1,148 @@
+"""State files: the JSON documents ``commit`` reads and ``checkout`` writes.
+
+A state file is one JSON object mapping module names to values. numpy arrays
+are written as ``{"$tensor": {"dtype": ..., "shape": ..., "values": [...]}}``
+and read back as arrays (numpy required). A *state directory* holds one
+``<module>.json`` file per module. Reading is strict: a malformed file is an
+:class:`~brainvcs.errors.InputFileError` naming the file and the place, and
+values that cannot be stored (NaN, ±Infinity) are refused with their path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import canonical
+from .errors import InputFileError, InvalidStateError
+from .layout import escape_name, unescape_name
+from .tensors import is_array
+
+#: Refuse state files larger than this (they are read into memory whole).
+MAX_STATE_FILE_BYTES = 8 << 30
+
+
+def _tensor_out(obj: Any) -> Any:
+    if is_array(obj):
+        return {canonical.TENSOR_KEY: {"dtype": obj.dtype.str, "shape": list(obj.shape), "values": obj.tolist()}}
+    raise TypeError(f"unsupported type {type(obj).__name__}")
+
+
+def _tensors_in(value: Any, where: str) -> Any:
+    if isinstance(value, dict):
+        if canonical.TENSOR_KEY in value and len(value) == 1:
+            spec = value[canonical.TENSOR_KEY]
+            try:
+                import numpy as np
+            except ImportError:
+                raise InputFileError(f"{where}: holds a tensor but numpy is not installed",
+                                     "pip install 'brainvcs[numpy]'") from None
+            try:
+                return np.array(spec["values"], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputFileError(f"{where}: malformed tensor ({exc})") from None
+        return {k: _tensors_in(v, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_tensors_in(v, where) for v in value]
+    return value
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    """Canonical bytes of a whole state (tensors as value lists), as ``checkout`` writes it."""
+    return canonical.encode(state, default=_tensor_out)
+
+
+def parse_state(data: bytes, where: str) -> dict[str, Any]:
+    """Parse a state document; errors name ``where`` and the line/column or value path."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        try:
+            # The stdlib accepts NaN/Infinity literals: parse with it so the
+            # refusal can name the value's path instead of a column.
+            value = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InputFileError(f"{where}: not valid JSON: {exc}",
+                                 "a state file is one JSON object: {\"module\": value, ...}") from None
+        try:
+            canonical.check(value)
+        except InvalidStateError as bad:
+            raise InvalidStateError(bad.path, f"{bad.problem} (in {where})", bad.hint) from None
+        raise InputFileError(f"{where}: not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputFileError(f"{where}: expected a JSON object of modules, found {type(value).__name__}")
+    if b'"' + canonical.TENSOR_KEY.encode() + b'"' in data:
+        value = _tensors_in(value, where)
+    return value
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a state file, or a directory of ``<module>.json`` files."""
+    source = Path(path)
+    if source.is_dir():
+        state: dict[str, Any] = {}
+        files = sorted(source.glob("*.json"))
+        if not files:
+            raise InputFileError(f"{source}: directory holds no <module>.json files")
+        for file in files:
+            try:
+                module = unescape_name(file.stem)
+            except Exception:
+                module = file.stem
+            state[module] = _parse_value(_read_bytes(file), str(file))
+        return state
+    return parse_state(_read_bytes(source), str(source))
+
+
+def _parse_value(data: bytes, where: str) -> Any:
+    wrapped = parse_state(b'{"m":' + data + b"}", where)
+    return wrapped["m"]
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_STATE_FILE_BYTES:
+            raise InputFileError(f"{path}: {size} bytes is larger than the {MAX_STATE_FILE_BYTES}-byte limit")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputFileError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise InputFileError(f"{path}: permission denied") from None
+
+
+def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_directory: bool = False) -> list[Path]:
+    """Write a state as one file (or one file per module); returns the files written.
+
+    Files are written to a temporary name and renamed, so a reader never sees half a file.
+    """
+    target = Path(path)
+    written: list[Path] = []
+    if as_directory:
+        target.mkdir(parents=True, exist_ok=True)
+        for module in sorted(state):
+            file = target / f"{escape_name(module)}.json"
+            _atomic_write(file, canonical.encode(state[module], default=_tensor_out))
+            written.append(file)
+        return written
+    _atomic_write(target, encode_state(state))
+    return [target]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
