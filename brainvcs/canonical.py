@@ -103,7 +103,10 @@ def _normalise_floats(out: bytes) -> bytes:
 def _numpy_scalar(obj: Any) -> Any:
     """numpy scalars become Python numbers (exact: float32 ⊂ float64)."""
     mod = type(obj).__module__
-    if mod == "numpy" and hasattr(obj, "item") and getattr(obj, "shape", None) == ():
+    # A 0-d ndarray also has shape () and .item(), but it is an array: it must
+    # reach the tensor hook so it comes back as an array, not a bare number.
+    if (mod == "numpy" and type(obj).__name__ != "ndarray" and hasattr(obj, "item")
+            and getattr(obj, "shape", None) == ()):
         value = obj.item()
         if isinstance(value, (bool, int, float)):
             return value
@@ -242,16 +245,18 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
         replacement = _numpy_scalar(value)
     except TypeError:
         replacement = _NOTHING
+    reason = ""
     if replacement is _NOTHING and default is not None:
         try:
             replacement = default(value)
-        except TypeError:
+        except TypeError as exc:
             replacement = _NOTHING
+            reason = str(exc) if str(exc).startswith("numpy dtype") else ""
         else:
             if isinstance(replacement, dict) and TENSOR_KEY in replacement:
                 return  # a tensor descriptor made by the layout layer
     if replacement is _NOTHING:
-        raise InvalidStateError(path, f"a value of type {type(value).__module__}.{type(value).__qualname__} "
+        raise InvalidStateError(path, reason or f"a value of type {type(value).__module__}.{type(value).__qualname__} "
                                 "cannot be stored", "convert it to dict/list/str/int/float/bool/None, or use an adapter")
     _check(replacement, default, budget, path, seen)
 

@@ -149,12 +149,16 @@ def shard_bits(encoded_size: int) -> int:
 
 
 def shard_name(index: int, bits: int) -> str:
-    """File path of shard ``index`` of a map sharded on ``bits`` bits."""
+    """File path of shard ``index`` of a map sharded on ``bits`` bits.
+
+    The index is written left-aligned in hex (as the leading hex digits of the
+    key hash would be), split into two-digit directory levels, so every level
+    but the last has up to 256 entries and the last holds the remainder.
+    """
     width = (bits + 3) // 4
-    digits = f"{index:0{width}x}"
-    if width <= 2:
-        return f"{digits}.json"
-    return f"{digits[:2]}/{digits[2:]}.json"
+    digits = f"{index << (4 * width - bits):0{width}x}"
+    parts = [digits[i:i + 2] for i in range(0, width, 2)]
+    return "/".join(parts) + ".json"
 
 
 def chunk_name(index: int, count: int) -> str:

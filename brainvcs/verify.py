@@ -180,9 +180,8 @@ class _Verifier:
         if not isinstance(shard, dict):
             self.problem(f"{where}: {path}: map shard is not an object")
             return
-        width = (bits + 3) // 4
         for key in shard:
-            if f"{layout.key_hash(key) >> (64 - bits):0{width}x}" != expected:
+            if layout.shard_name(layout.key_hash(key) >> (64 - bits), bits)[:-5].replace("/", "") != expected:
                 self.problem(f"{where}: {path}: key {key!r} does not belong in this shard")
                 return
 

@@ -1,0 +1,1 @@
+"""CLI tests: each verb through click.testing.CliRunner, checked through the API."""
