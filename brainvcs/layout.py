@@ -21,6 +21,9 @@ of the root's digest map.
 
 from __future__ import annotations
 
+import gc
+import itertools
+import operator
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -190,83 +193,175 @@ class _Builder:
         return canonical.encode(value, default=self.tensor_hook, depth_budget=canonical.MAX_DEPTH - depth, path=path)
 
     # Nodes ---------------------------------------------------------------
-    def node(self, value: Any, path: str, depth: int, encoded: bytes | None = None) -> tuple[Entry, str]:
+    # Every value is encoded once: sizes of split values are derived from their
+    # pieces, and small containers are assembled from their members' bytes.
+    def node(self, value: Any, path: str, depth: int) -> tuple[Entry, str]:
         """Lay out one value; returns the entry and its kind."""
-        kind = type(value)
-        if kind is dict and len(value) < MAP_MIN_KEYS:
-            return self._small_dict(value, path, depth, encoded)
-        if kind is dict or kind is list or kind is tuple:
-            if encoded is None:
-                encoded = self.encode(value, path, depth)
-            if len(encoded) <= SPLIT_LIMIT:
-                return encoded, "value"
-            if kind is dict:
-                return self._map(value, path, depth, len(encoded)), "map"
-            return self._list(list(value), path, depth), "list"
-        if encoded is None:
-            encoded = self.encode(value, path, depth)
-        return encoded, "value"
+        entry, kind, _ = self._node(value, path, depth)
+        return entry, kind
 
-    def _small_dict(self, value: dict[str, Any], path: str, depth: int,
-                    encoded: bytes | None) -> tuple[Entry, str]:
-        members: dict[str, bytes] = {}
+    def _node(self, value: Any, path: str, depth: int) -> tuple[Entry, str, int]:
+        kind = type(value)
+        if kind is dict:
+            if len(value) < MAP_MIN_KEYS:
+                return self._small_dict(value, path, depth)
+            return self._map(value, path, depth)
+        if kind is list or kind is tuple:
+            return self._list(value, path, depth)
+        encoded = self.encode(value, path, depth)
+        return encoded, "value", len(encoded)
+
+    def _small_dict(self, value: dict[str, Any], path: str, depth: int) -> tuple[Entry, str, int]:
+        members: dict[str, tuple[Entry, str, int]] = {}
         total = 0
         for key, item in value.items():
             if type(key) is not str or key == TENSOR_KEY:
                 canonical.check(value, path=path)
-            members[key] = self.encode(item, canonical.join_path(path, key), depth + 1)
-            total += len(members[key])
-        # Each member's standalone encoding is no longer than its part of the
-        # whole, so a sum above the limit decides without encoding the whole.
+            members[key] = self._node(item, canonical.join_path(path, key), depth + 1)
+            total += members[key][2]
+        # The whole is longer than the sum of its members' standalone
+        # encodings, so a sum above the limit decides without assembling it.
+        # Either way the size reported for a split dict exceeds SPLIT_LIMIT,
+        # which is all a parent's decisions need.
+        size = total
         if total <= SPLIT_LIMIT:
-            if encoded is None:
-                encoded = self.encode(value, path, depth)
-            if len(encoded) <= SPLIT_LIMIT:
-                return encoded, "value"
+            whole = _assemble_object([(key, members[key][0]) for key in sorted(members)])  # type: ignore[misc]
+            if len(whole) <= SPLIT_LIMIT:
+                return whole, "value", len(whole)
+            size = len(whole)
         tree = SnapshotTree()
-        inline: dict[str, Any] = {}
+        inline: list[tuple[str, bytes]] = []
         for key in sorted(members):
+            entry, _, member_size = members[key]
             item = value[key]
             name = escape_name(key)
-            if (type(item) in (dict, list, tuple) and len(members[key]) >= MEMBER_LIMIT
+            if (type(item) in (dict, list, tuple) and member_size >= MEMBER_LIMIT
                     and len(name) <= MAX_NAME):
-                entry, _ = self.node(item, canonical.join_path(path, key), depth + 1, members[key])
                 tree.entries[name if isinstance(entry, SnapshotTree) else name + ".json"] = entry
             else:
-                inline[key] = item
-        tree.entries[INLINE] = self.encode(inline, path, depth)
-        return tree, "dict"
+                if isinstance(entry, SnapshotTree):  # a big member with an over-long name stays inline
+                    entry = self.encode(item, canonical.join_path(path, key), depth + 1)
+                inline.append((key, entry))
+        tree.entries[INLINE] = _assemble_object(inline)
+        return tree, "dict", size
 
-    def _map(self, value: dict[str, Any], path: str, depth: int, size: int) -> SnapshotTree:
+    def _map(self, value: dict[str, Any], path: str, depth: int) -> tuple[Entry, str, int]:
+        guess = _BITS_CACHE.get(path) or _estimate_bits(value, path, depth, self)
+        encoded = self._shards(value, path, depth, guess)
+        # Shards hold the map's entries at the same indentation as the whole map,
+        # so the whole's length follows exactly from theirs.
+        size = sum(len(data) - 3 for data in encoded.values()) + 3
+        if size <= SPLIT_LIMIT:
+            whole = self.encode(value, path, depth)
+            return whole, "value", len(whole)
         bits = shard_bits(size)
-        shift = 64 - bits
-        shards: dict[int, dict[str, Any]] = {}
-        for key, item in value.items():
-            shards.setdefault(key_hash(key) >> shift, {})[key] = item
+        if bits != guess:
+            encoded = self._shards(value, path, depth, bits)
+        if len(_BITS_CACHE) < 4096:
+            _BITS_CACHE[path] = bits
         tree = SnapshotTree()
         tree.entries[MAP_MARKER] = canonical.encode({"bits": bits, "count": len(value)})
-        for index in sorted(shards):
-            _place(tree, shard_name(index, bits), self.encode(shards[index], path, depth))
-        return tree
+        for index in sorted(encoded):
+            _place(tree, shard_name(index, bits), encoded[index])
+        return tree, "map", size
 
-    def _list(self, items: list[Any], path: str, depth: int) -> SnapshotTree:
-        chunks: list[list[Any]] = []
-        current: list[Any] = []
-        size = 0
-        for index, item in enumerate(items):
-            data = self.encode(item, canonical.join_path(path, index), depth + 1)
-            current.append(item)
-            size += len(data)
-            if is_chunk_boundary(data) or size >= CHUNK_MAX:
+    def _shards(self, value: dict[str, Any], path: str, depth: int, bits: int) -> dict[int, bytes]:
+        groups = _group_keys(value, path, bits)
+        out: dict[int, bytes] = {}
+        for index, keys in groups.items():
+            values = operator.itemgetter(*keys)(value)
+            shard = dict(zip(keys, values)) if len(keys) > 1 else {keys[0]: values}
+            out[index] = self.encode(shard, path, depth)
+        return out
+
+    def _list(self, items: list[Any] | tuple[Any, ...], path: str, depth: int) -> tuple[Entry, str, int]:
+        if len(items) <= MAP_MIN_KEYS:
+            whole = self.encode(items, path, depth)
+            if len(whole) <= SPLIT_LIMIT:
+                return whole, "value", len(whole)
+        encoded = [self.encode(item, f"{path}[{index}]", depth + 1) for index, item in enumerate(items)]
+        whole = _assemble_array(encoded)
+        size = len(whole)
+        if size <= SPLIT_LIMIT:
+            return whole, "value", size
+        chunks: list[list[bytes]] = []
+        current: list[bytes] = []
+        chunk_size = 0
+        for data in encoded:
+            current.append(data)
+            chunk_size += len(data)
+            if is_chunk_boundary(data) or chunk_size >= CHUNK_MAX:
                 chunks.append(current)
-                current, size = [], 0
+                current, chunk_size = [], 0
         if current:
             chunks.append(current)
         tree = SnapshotTree()
         tree.entries[LIST_MARKER] = canonical.encode({"chunks": len(chunks), "count": len(items)})
         for index, chunk in enumerate(chunks):
-            tree.entries[chunk_name(index, len(chunks))] = self.encode(chunk, path, depth)
-        return tree
+            tree.entries[chunk_name(index, len(chunks))] = _assemble_array(chunk)
+        return tree, "list", size
+
+
+#: Shard bits last used per map path: a guess that is right on every commit
+#: after the first, so a map is normally encoded once (the result never depends on it).
+_BITS_CACHE: dict[str, int] = {}
+#: Per map path: (bits, the key set, keys grouped by shard) from the last build.
+_GROUP_CACHE: dict[str, tuple[int, frozenset[str], dict[int, list[str]]]] = {}
+
+
+def _estimate_bits(value: dict[str, Any], path: str, depth: int, builder: _Builder) -> int:
+    """A first guess at a map's shard bits from a sample of its entries (only speed depends on it)."""
+    sample = dict(itertools.islice(value.items(), 32))
+    per_entry = (len(builder.encode(sample, path, depth)) - 3) / max(1, len(sample))
+    return shard_bits(int(per_entry * len(value)))
+
+
+def _group_keys(value: dict[str, Any], path: str, bits: int) -> dict[int, list[str]]:
+    """Keys of a map grouped by shard index; reuses the last grouping when the key set is unchanged."""
+    cached = _GROUP_CACHE.get(path)
+    if cached is not None and cached[0] == bits and value.keys() == cached[1]:
+        return cached[2]
+    shift = 64 - bits
+    groups: dict[int, list[str]] = {}
+    get = _HASH_CACHE.get
+    for key in value:
+        if type(key) is not str:
+            canonical.check(value, path=path)
+        h = get(key)
+        if h is None:
+            h = key_hash(key)
+        index = h >> shift
+        group = groups.get(index)
+        if group is None:
+            groups[index] = [key]
+        else:
+            group.append(key)
+    if len(value) >= 1024 and (path in _GROUP_CACHE or len(_GROUP_CACHE) < 64):
+        _GROUP_CACHE[path] = (bits, frozenset(value), groups)
+    return groups
+
+
+def _key_bytes(key: str) -> bytes:
+    return canonical.encode(key)[:-1]
+
+
+def _indented(encoded: bytes) -> bytes:
+    """A standalone encoding, one level deeper and without its final newline."""
+    return encoded[:-1].replace(b"\n", b"\n  ")
+
+
+def _assemble_object(members: list[tuple[str, bytes]]) -> bytes:
+    """The canonical encoding of an object from its members' encodings (keys in sorted order)."""
+    if not members:
+        return b"{}\n"
+    return b"{\n" + b",\n".join(b"  " + _key_bytes(k) + b": " + _indented(e) for k, e in members) + b"\n}\n"
+
+
+def _assemble_array(items: list[bytes]) -> bytes:
+    """The canonical encoding of an array from its items' encodings."""
+    if not items:
+        return b"[]\n"
+    return b"[\n" + b",\n".join(b"  " + _indented(e) for e in items) + b"\n]\n"
 
 
 def is_chunk_boundary(item: bytes) -> bool:
@@ -459,24 +554,34 @@ class _Loader:
             is_dir = listing[name]
             key = unescape_name(name if is_dir else _strip_json(name, path))
             value[key] = self.node(f"{path}/{name}", is_dir, digests[name])
-        return dict(sorted(value.items()))
+        return value
 
     def map(self, path: str, digests: dict[str, str]) -> dict[str, Any]:
         marker = self.json(f"{path}/{MAP_MARKER}", digests[MAP_MARKER])
         out: dict[str, Any] = {}
+        entries = self._collect_shards(path, digests, out)
+        if entries != len(out):
+            # Which copy would win depends on shard order: refuse rather than guess.
+            raise CorruptObjectError(f"{path}: {entries - len(out)} key(s) appear in more than one shard")
+        if not isinstance(marker, dict) or marker.get("count") != len(out):
+            raise CorruptObjectError(f"{path}: map holds {len(out)} entries, {MAP_MARKER} says {marker!r}")
+        return out
+
+    def _collect_shards(self, path: str, digests: dict[str, str], out: dict[str, Any]) -> int:
+        """Merge every shard below ``path`` into ``out`` (shard directories nest for large maps)."""
+        entries = 0
         listing = self.reader.list_dir(path)
         for name in sorted(digests):
             if name == MAP_MARKER:
                 continue
             if listing[name]:
                 sub = self.dir_digests(f"{path}/{name}", digests[name])
-                for leaf in sorted(sub):
-                    out.update(self._shard(f"{path}/{name}/{leaf}", sub[leaf]))
+                entries += self._collect_shards(f"{path}/{name}", sub, out)
             else:
-                out.update(self._shard(f"{path}/{name}", digests[name]))
-        if not isinstance(marker, dict) or marker.get("count") != len(out):
-            raise CorruptObjectError(f"{path}: map holds {len(out)} entries, {MAP_MARKER} says {marker!r}")
-        return dict(sorted(out.items()))
+                shard = self._shard(f"{path}/{name}", digests[name])
+                entries += len(shard)
+                out.update(shard)
+        return entries
 
     def _shard(self, path: str, expected: str) -> dict[str, Any]:
         shard = self.json(path, expected)
@@ -544,6 +649,20 @@ def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, A
     loader = _Loader(reader)
     root = reader.list_dir("")
     state: dict[str, Any] = {}
+    # Decoding allocates millions of containers and none of them form cycles:
+    # the cyclic collector would only rescan them over and over (2x the time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _load_modules(loader, manifest, wanted, root, state)
+    finally:
+        if collecting:
+            gc.enable()
+    return state
+
+
+def _load_modules(loader: _Loader, manifest: dict[str, Any], wanted: dict[str, Any], root: dict[str, bool],
+                  state: dict[str, Any]) -> None:
     for module in sorted(wanted):
         info = wanted[module]
         name = info.get("entry") if isinstance(info, dict) else None
@@ -553,4 +672,3 @@ def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, A
         if info.get("digest") != expected:
             raise CorruptObjectError(f"module {module!r}: manifest digests disagree")
         state[module] = loader.node(name, root[name], expected)
-    return state

@@ -21,11 +21,12 @@ from dulwich.repo import MemoryRepo, Repo
 
 from . import layout
 from .canonical import Blake3Digest
-from .errors import (BrainVCSError, EmptyRepositoryError, NotABrainCommitError, NotARepositoryError,
-                     RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
+from .errors import (BrainVCSError, EmptyRepositoryError, IntegrityError, NotABrainCommitError, NotARepositoryError,
+                     RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
 from .gc import GcReport, collect_garbage, consolidate
 from .lock import RepositoryLock, clear_stale_ref_locks
 from .refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
+from .packs import PackReader
 from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, now, oid,
                     parse_trailers, read_commit, read_object)
 from .verify import VerifyReport, verify_commits
@@ -131,6 +132,9 @@ class Status:
 
 
 _UNSET: Any = object()
+#: Set by ``brainvcs.adapters`` (imported by ``brainvcs``): turns live brain objects into states
+#: for ``commit`` and restores them for ``checkout(into=/factory=)``; this layer never imports adapters.
+object_hook: Any = None
 
 
 class Repository:
@@ -142,6 +146,16 @@ class Repository:
         self.refs = RefStore(git.refs)
         self.lock = RepositoryLock(gitdir) if gitdir is not None else None
         self.last_read: GitTreeReader | None = None
+        self._packs: PackReader | None = None
+
+    @property
+    def packs(self) -> PackReader | None:
+        """Fast reader over this repository's packs (None for in-memory repositories)."""
+        if self._packs is None and self.gitdir is not None:
+            self._packs = PackReader(str(self._git.object_store.pack_dir))
+        elif self._packs is not None:
+            self._packs.refresh()
+        return self._packs
 
     # Opening -------------------------------------------------------------------
     @classmethod
@@ -190,6 +204,9 @@ class Repository:
 
     def close(self) -> None:
         """Release file handles (the repository stays usable on disk)."""
+        if self._packs is not None:
+            self._packs.close()
+            self._packs = None
         self._git.close()
 
     def __enter__(self) -> Repository:
@@ -319,15 +336,20 @@ class Repository:
         if not _IDENTITY.match(author):
             raise UsageError(f"invalid author {author!r}", "use the form 'Name <email>'")
         ref = self._branch_ref(branch)
+        if not isinstance(state, Mapping) and object_hook is not None:
+            state, trailers = object_hook.to_state(state, trailers)
         snapshot = layout.build(state)
         with self.writing():
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
+            if expected != tip:
+                # The CAS would fail anyway: refuse before writing a pack nobody references.
+                raise RefConflict(ref, expected, tip)
             if parents is None:
                 parent_ids = [expected] if expected else []
             else:
                 parent_ids = [self.resolve(p) for p in parents]
-            writer = ObjectWriter(self.objects)
+            writer = ObjectWriter(self.objects, self.packs)
             tree_id = writer.add_tree(snapshot.tree)
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
@@ -375,7 +397,7 @@ class Repository:
     def reader(self, rev: str = HEAD) -> GitTreeReader:
         """A verified-read view of the snapshot at ``rev``."""
         commit = read_commit(self.objects, self.resolve(rev))
-        return GitTreeReader(self.objects, commit.tree)
+        return GitTreeReader(self.objects, commit.tree, self.packs)
 
     def manifest(self, rev: str = HEAD) -> dict[str, Any]:
         """The snapshot manifest (``brain.json``) at ``rev``."""
@@ -386,10 +408,20 @@ class Repository:
                 raise NotABrainCommitError(f"{rev}: {exc.message}", "this commit was not written by brainvcs") from None
             raise
 
-    def checkout(self, rev: str = HEAD, *, modules: list[str] | None = None) -> dict[str, Any]:
-        """The state stored at ``rev`` (only ``modules`` if given), every digest verified."""
+    def checkout(self, rev: str = HEAD, *, modules: list[str] | None = None, into: Any = None,
+                 factory: Any = None) -> Any:
+        """The state stored at ``rev`` (only ``modules`` if given), every digest verified.
+
+        With ``into=obj`` or ``factory=cls``, a live brain restored by its adapter (``brainvcs.adapters``).
+        """
+        if (into is not None or factory is not None) and object_hook is not None:
+            return object_hook.restore(self, rev, into, factory)
         reader = self.reader(rev)
-        self.manifest(rev)
+        fingerprint = self.manifest(rev)["fingerprint"]
+        recorded = self.commit_info(rev).fingerprint
+        if recorded is not None and recorded != fingerprint:
+            # The commit vouches for another brain than its tree holds: refuse, never guess.
+            raise IntegrityError(f"{rev}: {FINGERPRINT_TRAILER} trailer", recorded, fingerprint)
         state = layout.load(reader, modules=modules)
         self.last_read = reader
         return state

@@ -21,11 +21,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NewType, Protocol
 
-from dulwich.objects import Blob, Commit, ShaFile, Tree
+from dulwich.objects import Blob, Commit, ShaFile, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from .errors import CorruptObjectError
 from .layout import SnapshotTree
+from .packs import PackReader, fsync_dir, write_pack
+
+_fsync_dir = fsync_dir  # used by gc
 
 #: A git object id: 40 lowercase hex characters of SHA-1. Never a BLAKE3 digest.
 ObjectId = NewType("ObjectId", str)
@@ -66,16 +69,26 @@ class WriteStats:
 class ObjectWriter:
     """Collects new objects for one pack; nothing is visible until :meth:`flush`."""
 
-    def __init__(self, store: BaseObjectStore) -> None:
+    def __init__(self, store: BaseObjectStore, packs: PackReader | None = None) -> None:
         self._store = store
+        self._packs = packs
         self._pending: dict[bytes, ShaFile] = {}
         self._blobs = 0
         self._trees = 0
         self._bytes = 0
 
+    def _exists(self, sha: bytes) -> bool:
+        packs = self._packs
+        if packs is not None:
+            # The pack index dict answers in O(1); only a miss needs a look at loose objects.
+            if hex_to_sha(sha) in packs:
+                return True
+            return os.path.exists(os.path.join(str(self._store.path), sha[:2].decode(), sha[2:].decode()))
+        return sha in self._store
+
     def _add(self, obj: ShaFile) -> bytes:
         sha = obj.id
-        if sha not in self._pending and sha not in self._store:
+        if sha not in self._pending and not self._exists(sha):
             self._pending[sha] = obj
             size = obj.raw_length()
             self._bytes += size
@@ -115,26 +128,17 @@ class ObjectWriter:
         """Write all pending objects as one pack and make it durable."""
         stats = self.stats
         if self._pending:
-            self._store.add_objects([(obj, None) for obj in self._pending.values()])
             if isinstance(self._store, DiskObjectStore):
-                _fsync_dir(str(self._store.pack_dir))
+                write_pack(str(self._store.pack_dir), list(self._pending.values()))
+                self._store._update_pack_cache()
+                if self._packs is not None:
+                    self._packs.refresh()
+            else:
+                self._store.add_objects([(obj, None) for obj in self._pending.values()])
             self._pending.clear()
+        # The counters describe what is pending: a reused writer starts from zero.
+        self._blobs = self._trees = self._bytes = 0
         return stats
-
-
-def _fsync_dir(path: str) -> None:
-    # The pack was renamed into place; the rename is durable only once the
-    # directory itself is synced.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
@@ -171,8 +175,9 @@ def _check_entry_name(name: bytes, where: str) -> str:
 class GitTreeReader:
     """Read-only view of one snapshot tree (implements layout.TreeReader)."""
 
-    def __init__(self, store: BaseObjectStore, tree_id: bytes | str) -> None:
+    def __init__(self, store: BaseObjectStore, tree_id: bytes | str, packs: PackReader | None = None) -> None:
         self._store = store
+        self._packs = packs
         self._root = tree_id.encode("ascii") if isinstance(tree_id, str) else tree_id
         self._dirs: dict[str, dict[str, tuple[bool, bytes]]] = {}
         self.blobs_read = 0
@@ -190,18 +195,22 @@ class GitTreeReader:
             if entry is None or not entry[0]:
                 raise KeyError(path)
             sha = entry[1]
-        tree = read_object(self._store, sha, path or "snapshot root")
-        if not isinstance(tree, Tree):
+        type_num, raw = self._raw(sha, path or "snapshot root")
+        if type_num != Tree.type_num:
             raise CorruptObjectError(f"{path or 'snapshot root'}: expected a tree")
+        try:
+            items = parse_tree(raw, 20)
+        except Exception as exc:
+            raise CorruptObjectError(f"{path or 'snapshot root'}: malformed tree ({exc})") from None
         listing: dict[str, tuple[bool, bytes]] = {}
-        for item in tree.iteritems():
-            name = _check_entry_name(item.path, path or "snapshot root")
-            if item.mode == _DIR_MODE:
-                listing[name] = (True, item.sha)
-            elif stat.S_ISREG(item.mode) and not stat.S_ISLNK(item.mode):
-                listing[name] = (False, item.sha)
+        for item_path, mode, item_sha in items:
+            name = _check_entry_name(item_path, path or "snapshot root")
+            if mode == _DIR_MODE:
+                listing[name] = (True, item_sha)
+            elif stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
+                listing[name] = (False, item_sha)
             else:
-                raise CorruptObjectError(f"{path}/{name}: entry mode {item.mode:o} (symlink or submodule) "
+                raise CorruptObjectError(f"{path}/{name}: entry mode {mode:o} (symlink or submodule) "
                                          "never appears in a brainvcs snapshot; refusing it")
         self._dirs[path] = listing
         return listing
@@ -226,15 +235,22 @@ class GitTreeReader:
         entry = self._listing(parent).get(name)
         if entry is None or entry[0]:
             raise KeyError(path)
-        blob = read_object(self._store, entry[1], path)
-        if not isinstance(blob, Blob):
+        type_num, data = self._raw(entry[1], path)
+        if type_num != Blob.type_num:
             raise CorruptObjectError(f"{path}: expected a blob")
-        data = blob.as_raw_string()
         if len(data) > MAX_BLOB_BYTES:
             raise CorruptObjectError(f"{path}: blob of {len(data)} bytes exceeds the {MAX_BLOB_BYTES}-byte limit")
         self.blobs_read += 1
         self.bytes_read += len(data)
         return data
+
+    def _raw(self, sha: bytes, what: str) -> tuple[int, bytes]:
+        if self._packs is not None:
+            found = self._packs.read(hex_to_sha(sha))
+            if found is not None:
+                return found
+        obj = read_object(self._store, sha, what)
+        return obj.type_num, obj.as_raw_string()
 
     def walk_files(self, path: str = "") -> Iterator[str]:
         """Every blob path below ``path``."""
