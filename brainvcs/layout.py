@@ -68,6 +68,11 @@ class SnapshotTree:
     """A directory of a snapshot: entry name -> blob bytes or subdirectory."""
 
     entries: dict[str, Entry] = field(default_factory=dict)
+    #: BLAKE3 digest of this directory's ``_b3.json`` once sealed; a directory
+    #: shared with an earlier snapshot is not re-hashed.
+    sealed: str | None = field(default=None, compare=False, repr=False)
+    #: git tree id once written (set by the store); shared directories are not re-hashed.
+    git_id: bytes | None = field(default=None, compare=False, repr=False)
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
         """Yield ``(path, blob)`` for every blob below this directory."""
@@ -79,6 +84,19 @@ class SnapshotTree:
                 yield f"{prefix}{name}", entry
 
 
+@dataclass
+class NodeInfo:
+    """How one split value was laid out, kept so the next commit can reuse what did not change."""
+
+    kind: str
+    size: int
+    tree: SnapshotTree
+    members: dict[str, tuple[Entry, str, int]] = field(default_factory=dict)
+    bits: int = 0
+    groups: dict[int, list[str]] = field(default_factory=dict)
+    shard_sizes: dict[int, int] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The result of laying out a state: the tree, its fingerprint and manifest."""
@@ -86,6 +104,11 @@ class Snapshot:
     tree: SnapshotTree
     fingerprint: Blake3Digest
     manifest: dict[str, Any]
+    #: Layout of each split value by path (for incremental builds); empty when unknown.
+    infos: dict[str, NodeInfo] = field(default_factory=dict, compare=False, repr=False)
+    #: Module name -> (entry name, entry, kind, digest) (for incremental builds).
+    modules: dict[str, tuple[str, Entry, str, str]] = field(default_factory=dict, compare=False, repr=False)
+    has_tensors: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -177,6 +200,7 @@ def chunk_name(index: int, count: int) -> str:
 class _Builder:
     def __init__(self) -> None:
         self.tensors: dict[str, bytes] = {}
+        self.infos: dict[str, NodeInfo] = {}
 
     # Tensors -------------------------------------------------------------
     def tensor_hook(self, obj: Any) -> Any:
@@ -211,14 +235,15 @@ class _Builder:
         encoded = self.encode(value, path, depth)
         return encoded, "value", len(encoded)
 
-    def _small_dict(self, value: dict[str, Any], path: str, depth: int) -> tuple[Entry, str, int]:
-        members: dict[str, tuple[Entry, str, int]] = {}
-        total = 0
-        for key, item in value.items():
-            if type(key) is not str or key == TENSOR_KEY:
-                canonical.check(value, path=path)
-            members[key] = self._node(item, canonical.join_path(path, key), depth + 1)
-            total += members[key][2]
+    def _small_dict(self, value: dict[str, Any], path: str, depth: int,
+                    members: dict[str, tuple[Entry, str, int]] | None = None) -> tuple[Entry, str, int]:
+        if members is None:
+            members = {}
+            for key, item in value.items():
+                if type(key) is not str or key == TENSOR_KEY:
+                    canonical.check(value, path=path)
+                members[key] = self._node(item, canonical.join_path(path, key), depth + 1)
+        total = sum(member[2] for member in members.values())
         # The whole is longer than the sum of its members' standalone
         # encodings, so a sum above the limit decides without assembling it.
         # Either way the size reported for a split dict exceeds SPLIT_LIMIT,
@@ -243,6 +268,7 @@ class _Builder:
                     entry = self.encode(item, canonical.join_path(path, key), depth + 1)
                 inline.append((key, entry))
         tree.entries[INLINE] = _assemble_object(inline)
+        self.infos[path] = NodeInfo("dict", size, tree, members=members)
         return tree, "dict", size
 
     def _map(self, value: dict[str, Any], path: str, depth: int) -> tuple[Entry, str, int]:
@@ -263,6 +289,8 @@ class _Builder:
         tree.entries[MAP_MARKER] = canonical.encode({"bits": bits, "count": len(value)})
         for index in sorted(encoded):
             _place(tree, shard_name(index, bits), encoded[index])
+        self.infos[path] = NodeInfo("map", size, tree, bits=bits, groups=_group_keys(value, path, bits),
+                                    shard_sizes={index: len(data) for index, data in encoded.items()})
         return tree, "map", size
 
     def _shards(self, value: dict[str, Any], path: str, depth: int, bits: int) -> dict[int, bytes]:
@@ -385,13 +413,21 @@ def _place(tree: SnapshotTree, path: str, blob: bytes) -> None:
 
 
 def _seal(tree: SnapshotTree) -> Blake3Digest:
-    """Add ``_b3.json`` to every directory below ``tree``; return ``tree``'s digest."""
+    """Add ``_b3.json`` to every directory below ``tree``; return ``tree``'s digest.
+
+    Directories already sealed (shared with an earlier snapshot) keep their digest.
+    """
+    if tree.sealed is not None:
+        return Blake3Digest(tree.sealed)
     digests: dict[str, str] = {}
     for name, entry in tree.entries.items():
+        if name == DIGESTS:
+            continue
         digests[name] = _seal(entry) if isinstance(entry, SnapshotTree) else blake3_hex(entry)
     data = canonical.encode(digests)
     tree.entries[DIGESTS] = data
-    return blake3_hex(data)
+    tree.sealed = blake3_hex(data)
+    return Blake3Digest(tree.sealed)
 
 
 def check_module_name(name: Any) -> None:
@@ -401,17 +437,34 @@ def check_module_name(name: Any) -> None:
     canonical._check_str(name, name)
 
 
-def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None) -> Snapshot:
-    """Lay out ``state`` as a snapshot tree (pure: no I/O)."""
+def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, base: Snapshot | None = None,
+          changed: Any = None) -> Snapshot:
+    """Lay out ``state`` as a snapshot tree (pure: no I/O).
+
+    With ``base`` (the snapshot of an earlier version of this state) and
+    ``changed`` (the paths that may differ from it, see
+    :func:`brainvcs.incremental.parse_changed`), only those paths are
+    re-encoded; the result is byte-identical to a full build as long as
+    ``changed`` covers every difference.
+    """
     if not isinstance(state, Mapping):
         raise InvalidStateError("", f"a state must be a mapping of module name to value, not {type(state).__name__}")
     builder = _Builder()
     root = SnapshotTree()
     modules: dict[str, Any] = {}
     digests: dict[str, str] = {}
+    built: dict[str, tuple[str, Entry, str, str]] = {}
+    rebuild = None
+    if base is not None and changed is not None and not base.has_tensors and base.modules:
+        from .incremental import Rebuilder
+
+        rebuild = Rebuilder(builder, base, changed)
     for module in sorted(state, key=lambda k: str(k)):
         check_module_name(module)
-        entry, kind = builder.node(state[module], module, 1)
+        if rebuild is not None:
+            entry, kind = rebuild.module(module, state[module])
+        else:
+            entry, kind = builder.node(state[module], module, 1)
         name = escape_name(module)
         if isinstance(entry, SnapshotTree):
             digest = _seal(entry)
@@ -422,6 +475,7 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None) -
             root.entries[name] = entry
         digests[name] = digest
         modules[module] = {"digest": digest, "entry": name, "kind": kind}
+        built[module] = (name, entry, kind, digest)
     fingerprint = blake3_hex(canonical.encode(digests))
     if builder.tensors:
         tensor_tree = SnapshotTree()
@@ -436,7 +490,9 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None) -
         "stats": dict(stats or {}),
     }
     root.entries[MANIFEST] = canonical.encode(manifest)
-    return Snapshot(root, Blake3Digest(fingerprint), manifest)
+    if rebuild is not None:
+        rebuild.carry_infos()
+    return Snapshot(root, Blake3Digest(fingerprint), manifest, builder.infos, built, bool(builder.tensors))
 
 
 # --------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class ObjectStorage(Protocol):
 
     def __getitem__(self, sha: bytes) -> ShaFile: ...
 
-    def add_objects(self, objects: Any, progress: Any = None) -> Any: ...
+    def add_objects(self, objects: Any, progress: Any = None) -> Any:
+        """Add ``(object, path)`` pairs (as one pack in a disk store)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ObjectWriter:
     def __init__(self, store: BaseObjectStore, packs: PackReader | None = None) -> None:
         self._store = store
         self._packs = packs
+        self._named: list[tuple[SnapshotTree, bytes]] = []
         self._pending: dict[bytes, ShaFile] = {}
         self._blobs = 0
         self._trees = 0
@@ -103,13 +105,18 @@ class ObjectWriter:
         return oid(self._tree(tree))
 
     def _tree(self, tree: SnapshotTree) -> bytes:
+        if tree.git_id is not None:
+            # Shared with a snapshot already written: all of it exists.
+            return tree.git_id
         git_tree = Tree()
         for name, entry in tree.entries.items():
             if isinstance(entry, SnapshotTree):
                 git_tree.add(name.encode("utf-8"), _DIR_MODE, self._tree(entry))
             else:
                 git_tree.add(name.encode("utf-8"), _FILE_MODE, self._add(Blob.from_string(entry)))
-        return self._add(git_tree)
+        sha = self._add(git_tree)
+        self._named.append((tree, sha))
+        return sha
 
     def add_commit(self, commit: Commit) -> ObjectId:
         """Add a commit object (written in the same pack as its tree)."""
@@ -136,6 +143,10 @@ class ObjectWriter:
             else:
                 self._store.add_objects([(obj, None) for obj in self._pending.values()])
             self._pending.clear()
+        # Only now do these trees exist in the store: later snapshots sharing them can skip them.
+        for tree, sha in self._named:
+            tree.git_id = sha
+        self._named.clear()
         # The counters describe what is pending: a reused writer starts from zero.
         self._blobs = self._trees = self._bytes = 0
         return stats
@@ -147,11 +158,17 @@ def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
     try:
         return store[key]
     except KeyError:
-        raise CorruptObjectError(f"{what}: object {key.decode()[:12]} is missing from the repository",
-                                 "fetch it again from a clone, or run `brainvcs verify`") from None
+        problem = None
     except Exception as exc:  # dulwich raises many types for damaged packs
-        raise CorruptObjectError(f"{what}: object {key.decode()[:12]} cannot be read ({type(exc).__name__}: {exc})",
-                                 "run `brainvcs verify`; restore the repository from a clone") from None
+        problem = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    # Raised outside the except clause on purpose: the original exception's traceback holds
+    # dulwich frames with views into the pack's mmap, and while it is alive (as __context__)
+    # closing the repository fails with BufferError instead of reporting this error.
+    if problem is None:
+        raise CorruptObjectError(f"{what}: object {key.decode()[:12]} is missing from the repository",
+                                 "fetch it again from a clone, or run `brainvcs verify`")
+    raise CorruptObjectError(f"{what}: object {key.decode()[:12]} cannot be read ({problem})",
+                             "run `brainvcs verify`; restore the repository from a clone")
 
 
 def read_commit(store: BaseObjectStore, sha: bytes | str) -> Commit:

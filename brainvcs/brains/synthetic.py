@@ -147,8 +147,10 @@ def learning_step(
     max_memories: int | None = None,
     seed: int = 0,
     context_cap: int = CONTEXT_CAP,
-) -> None:
+) -> list[tuple[str, ...]]:
     """Mutate ``state`` in place like one learning step; deterministic given (state, step, seed).
+
+    Returns the paths it changed (for ``Repository.commit(changed=...)``).
 
     Exactly ``touched_words`` distinct existing words get frequency + 1 and one
     context word appended (windows capped at ``context_cap``); ``new_words`` new
@@ -164,10 +166,11 @@ def learning_step(
     frequency: dict[str, int] = language["word_frequency"]
     neurons: dict[str, dict[str, Any]] = language["neurons"]
 
-    _touch_words(language, _pick_keys(frequency, touched_words, rng, synthetic_word), rng, context_cap)
-    for _ in range(new_words):
-        _add_word(language, rng)
-    for nid in _pick_keys(neurons, touched_neurons, rng, neuron_id):
+    touched = _pick_keys(frequency, touched_words, rng, synthetic_word)
+    _touch_words(language, touched, rng, context_cap)
+    added_words = [_add_word(language, rng) for _ in range(new_words)]
+    nudged = _pick_keys(neurons, touched_neurons, rng, neuron_id)
+    for nid in nudged:
         _nudge_neuron(neurons, nid, rng, step)
 
     memory = state["memory_module"]
@@ -188,10 +191,17 @@ def learning_step(
     metrics = state["cognitive_metrics"]
     metrics["step"] = step
     metrics["cognitive_load"] = history[-1]["cognitive_load"]
+    changed = _word_paths(touched, ("word_frequency", "context_associations"))
+    changed += _word_paths(added_words, ("word_frequency", "context_associations", "vocabulary"))
+    changed += [("language_module", "neurons", nid) for nid in nudged]
+    return changed + [("memory_module",), ("brain_history",), ("cognitive_metrics",)]
 
 
-def change_fraction(state: State, fraction: float, *, step: int, seed: int = 0) -> None:
-    """Change ``fraction`` (0..1) of the words (frequency and context) and of the neurons, in place."""
+def change_fraction(state: State, fraction: float, *, step: int, seed: int = 0) -> list[tuple[str, ...]]:
+    """Change ``fraction`` (0..1) of the words (frequency and context) and of the neurons, in place.
+
+    Returns the paths it changed (for ``Repository.commit(changed=...)``).
+    """
     if not 0.0 <= fraction <= 1.0:
         raise UsageError(f"fraction must be between 0 and 1, not {fraction}")
     rng = random.Random(f"brainvcs-fraction:{seed}:{step}")
@@ -200,9 +210,16 @@ def change_fraction(state: State, fraction: float, *, step: int, seed: int = 0) 
     neurons: dict[str, dict[str, Any]] = language["neurons"]
     words = _pick_keys(frequency, round(fraction * len(frequency)), rng, synthetic_word)
     _touch_words(language, words, rng, CONTEXT_CAP)
-    for nid in _pick_keys(neurons, round(fraction * len(neurons)), rng, neuron_id):
+    nudged = _pick_keys(neurons, round(fraction * len(neurons)), rng, neuron_id)
+    for nid in nudged:
         _nudge_neuron(neurons, nid, rng, step)
     state["cognitive_metrics"]["step"] = step
+    changed = _word_paths(words, ("word_frequency", "context_associations"))
+    return changed + [("language_module", "neurons", nid) for nid in nudged] + [("cognitive_metrics", "step")]
+
+
+def _word_paths(words: list[str], maps: tuple[str, ...]) -> list[tuple[str, ...]]:
+    return [("language_module", name, word) for word in words for name in maps]
 
 
 # -- helpers --------------------------------------------------------------------------
@@ -267,7 +284,7 @@ def _touch_words(language: dict[str, Any], words: list[str], rng: random.Random,
         _drop_head(window, cap)
 
 
-def _add_word(language: dict[str, Any], rng: random.Random) -> None:
+def _add_word(language: dict[str, Any], rng: random.Random) -> str:
     frequency: dict[str, int] = language["word_frequency"]
     index = len(frequency)
     while synthetic_word(index) in frequency:  # possible only for non-synthetic states
@@ -282,6 +299,7 @@ def _add_word(language: dict[str, Any], rng: random.Random) -> None:
     }
     language["context_associations"][word] = [pick_word() for _ in range(3)]
     frequency[word] = 1
+    return word
 
 
 def _nudge_neuron(neurons: dict[str, dict[str, Any]], nid: str, rng: random.Random, step: int) -> None:
