@@ -1,0 +1,181 @@
+"""HTTPS credentials: from the environment, git's credential helpers, or ``~/.netrc``.
+
+Nothing here ever writes a credential into a repository, and a
+:class:`Credential` never shows its password (``repr``, ``str``). Sources are
+consulted only after a server asked for authentication (HTTP 401), in this
+order:
+
+1. ``BRAINVCS_USERNAME`` + ``BRAINVCS_PASSWORD``, or ``BRAINVCS_TOKEN`` (sent as
+   the password; the user name is ``BRAINVCS_USERNAME``, the URL's, or
+   ``x-access-token``, which GitHub, Gitea and GitLab accept with a token);
+2. ``git credential fill`` — whatever helper the user configured for git
+   (``credential.helper``: a keychain, ``cache``, ``store``...), run with
+   ``GIT_TERMINAL_PROMPT=0`` so it can never hang waiting for a terminal;
+3. ``~/.netrc`` (or the file named by ``NETRC``), via the standard library.
+
+A password given inside the URL itself is used first, for that one operation.
+Credentials from a helper (or the URL) that worked are handed back to git with
+``git credential approve`` — the helper decides whether to keep them — and
+ones the server refused are withdrawn with ``git credential reject``.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputFileError
+from .urls import DEFAULT_PORTS, RemoteURL
+
+ENV_USERNAME = "BRAINVCS_USERNAME"
+ENV_PASSWORD = "BRAINVCS_PASSWORD"
+ENV_TOKEN = "BRAINVCS_TOKEN"
+#: User name sent with ``BRAINVCS_TOKEN`` when none is given.
+TOKEN_USERNAME = "x-access-token"
+#: Seconds a credential helper may take before it is abandoned.
+HELPER_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A user name and password (or token) for one HTTP(S) server, and where it came from."""
+
+    username: str
+    password: str = field(repr=False)
+    source: str = "unknown"
+
+    def __repr__(self) -> str:
+        return f"Credential(username={self.username!r}, password='***', source={self.source!r})"
+
+    __str__ = __repr__
+
+
+def from_url(url: RemoteURL) -> Credential | None:
+    """The user name and password written in the URL itself, if it has both."""
+    if url.username is not None and url.password is not None:
+        return Credential(url.username, url.password, "url")
+    return None
+
+
+def from_environment(url: RemoteURL, environ: Mapping[str, str] | None = None) -> Credential | None:
+    """``BRAINVCS_USERNAME``/``BRAINVCS_PASSWORD`` or ``BRAINVCS_TOKEN``, if set."""
+    env = os.environ if environ is None else environ
+    token = env.get(ENV_TOKEN)
+    username = env.get(ENV_USERNAME) or None
+    if token:
+        return Credential(username or url.username or TOKEN_USERNAME, token, "environment")
+    password = env.get(ENV_PASSWORD)
+    if password:
+        return Credential(username or url.username or "", password, "environment")
+    return None
+
+
+def from_netrc(url: RemoteURL, path: str | os.PathLike[str] | None = None,
+               environ: Mapping[str, str] | None = None) -> Credential | None:
+    """The ``machine`` (or ``default``) entry of ``~/.netrc`` for the URL's host."""
+    env = os.environ if environ is None else environ
+    if path is None:
+        path = env.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not url.host or not Path(path).is_file():
+        return None
+    try:
+        # Passing the default path explicitly would skip the stdlib's check that a
+        # ~/.netrc holding passwords is private, so pass None when it is the default.
+        default = os.path.join(os.path.expanduser("~"), ".netrc")
+        parsed = netrc.netrc(None if os.path.abspath(path) == os.path.abspath(default) else str(path))
+    except (netrc.NetrcParseError, OSError) as exc:
+        problem = exc.msg if isinstance(exc, netrc.NetrcParseError) else str(exc)
+        raise InputFileError(f"{path}: cannot read netrc file ({problem})",
+                             "fix the file (chmod 600 if it is readable by others), or remove it") from None
+    entry = parsed.authenticators(url.host)
+    if entry is None:
+        return None
+    login, _account, password = entry
+    if not password:
+        return None
+    if url.username is not None and login and login != url.username:
+        return None
+    return Credential(login or url.username or "", password, "netrc")
+
+
+def _helper_input(url: RemoteURL, credential: Credential | None = None) -> str:
+    host = url.host or ""
+    if url.port is not None and url.port != DEFAULT_PORTS.get(url.scheme):
+        host = f"{host}:{url.port}"
+    lines = [f"protocol={url.scheme}", f"host={host}"]
+    username = credential.username if credential is not None else url.username
+    if username:
+        lines.append(f"username={username}")
+    if credential is not None:
+        lines.append(f"password={credential.password}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _helper_env(environ: Mapping[str, str] | None) -> dict[str, str]:
+    env = dict(os.environ if environ is None else environ)
+    env["GIT_TERMINAL_PROMPT"] = "0"  # never wait for a person at a terminal
+    return env
+
+
+def _run_git_credential(action: str, data: str, cwd: str | os.PathLike[str] | None,
+                        environ: Mapping[str, str] | None) -> subprocess.CompletedProcess[str] | None:
+    git = shutil.which("git")
+    if git is None:
+        return None
+    try:
+        return subprocess.run([git, "credential", action], input=data, capture_output=True, text=True,
+                              env=_helper_env(environ), cwd=cwd, timeout=HELPER_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def git_credential_fill(url: RemoteURL, *, cwd: str | os.PathLike[str] | None = None,
+                        environ: Mapping[str, str] | None = None) -> Credential | None:
+    """Ask git's configured credential helpers (``git credential fill``); None if none answers."""
+    proc = _run_git_credential("fill", _helper_input(url), cwd, environ)
+    if proc is None or proc.returncode != 0:
+        return None
+    values: dict[str, str] = {}
+    for line in proc.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key] = value
+    if "password" not in values:
+        return None
+    return Credential(values.get("username", url.username or ""), values["password"], "git-credential")
+
+
+def git_credential_approve(url: RemoteURL, credential: Credential, *, cwd: str | os.PathLike[str] | None = None,
+                           environ: Mapping[str, str] | None = None) -> None:
+    """Tell git's helpers that ``credential`` worked (they may store it)."""
+    _run_git_credential("approve", _helper_input(url, credential), cwd, environ)
+
+
+def git_credential_reject(url: RemoteURL, credential: Credential, *, cwd: str | os.PathLike[str] | None = None,
+                          environ: Mapping[str, str] | None = None) -> None:
+    """Tell git's helpers that ``credential`` was refused (they should forget it)."""
+    _run_git_credential("reject", _helper_input(url, credential), cwd, environ)
+
+
+def candidates(url: RemoteURL, *, cwd: str | os.PathLike[str] | None = None,
+               environ: Mapping[str, str] | None = None) -> Iterator[Credential]:
+    """Credentials to try after a 401, best first, each source consulted only when reached."""
+    seen: set[tuple[str, str]] = set()
+    for lookup in (lambda: from_url(url), lambda: from_environment(url, environ),
+                   lambda: git_credential_fill(url, cwd=cwd, environ=environ),
+                   lambda: from_netrc(url, environ=environ)):
+        found = lookup()
+        if found is not None and (found.username, found.password) not in seen:
+            seen.add((found.username, found.password))
+            yield found
+
+
+def sources_hint() -> str:
+    """Where brainvcs looks for HTTPS credentials, for error hints."""
+    return (f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_TOKEN}), configure a git credential helper "
+            "(git config --global credential.helper ...), or add a machine entry to ~/.netrc")
