@@ -18,12 +18,13 @@ distinct objects, not commits × brain size.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from dulwich.objects import Blob, Commit, ShaFile, Tag
-from dulwich.object_store import BaseObjectStore
+from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from . import canonical, layout
 from .errors import BrainVCSError
@@ -199,9 +200,31 @@ class _Verifier:
             self.problem(f"{where}: {path} is not in canonical form")
 
 
+def check_pack_files(store: BaseObjectStore) -> list[str]:
+    """Problems with the pack files of a disk store: a pack or index whose SHA-1 checksum does not match.
+
+    A flipped bit can leave every object decodable (and equal) while the file is
+    damaged; C git's fsck refuses such a pack, so verify must too.
+    """
+    if not isinstance(store, DiskObjectStore):
+        return []
+    problems = []
+    for pack in list(store.packs):
+        name = os.path.basename(pack._data_path)
+        try:
+            pack.index.check()
+            pack.data.check()
+            pack.check_length_and_checksum()
+        except Exception as exc:  # dulwich raises ChecksumMismatch, AssertionError, OSError...
+            problems.append(f"pack {name}: damaged ({type(exc).__name__}: {exc})")
+    return problems
+
+
 def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId]) -> VerifyReport:
-    """Verify every commit reachable from ``heads`` and the snapshot of each."""
+    """Verify the pack files, every commit reachable from ``heads`` and the snapshot of each."""
     verifier = _Verifier(store)
+    for problem in check_pack_files(store):
+        verifier.problem(problem)
     stack = [h.encode("ascii") for h in heads]
     seen: set[bytes] = set()
     while stack:
@@ -212,6 +235,10 @@ def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId]) -> VerifyR
         commit = verifier.commit(sha)
         if commit is None:
             continue
+        if commit.id != sha:  # reached through an annotated tag: the commit may be seen already
+            if commit.id in seen:
+                continue
+            seen.add(commit.id)
         verifier.report.commits += 1
         verifier.snapshot(commit)
         stack.extend(commit.parents)

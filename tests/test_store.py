@@ -1,0 +1,300 @@
+"""Tests for brainvcs.store: one conformance suite run on a disk store and on dulwich's memory store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dulwich.object_store import DiskObjectStore, MemoryObjectStore
+from dulwich.objects import Blob, Commit, Tree
+from dulwich.repo import Repo
+
+from brainvcs import layout, store
+from brainvcs.errors import CorruptObjectError
+from brainvcs.layout import SnapshotTree
+from brainvcs.store import GitTreeReader, ObjectWriter, WriteStats, pack_count, parse_trailers, read_commit, read_object
+
+
+def big_state(version: int = 0) -> dict[str, Any]:
+    """A state whose layout has nested directories (a sharded map, a chunked list) and small files."""
+    return {
+        "language_module": {
+            "word_frequency": {f"w{i:04d}": i + (version if i == 7 else 0) for i in range(2000)},
+            "notes": "small",
+        },
+        "history": list(range(5000)),
+        "metrics": {"load": 0.5 + version},
+    }
+
+
+def git_objects(tree: SnapshotTree) -> tuple[set[bytes], set[bytes], int]:
+    """Independently computed ids of the distinct blobs and trees of a snapshot, and their total raw size."""
+    blobs: dict[bytes, int] = {}
+    trees: dict[bytes, int] = {}
+
+    def walk(node: SnapshotTree) -> bytes:
+        git_tree = Tree()
+        for name, entry in node.entries.items():
+            if isinstance(entry, SnapshotTree):
+                git_tree.add(name.encode(), 0o040000, walk(entry))
+            else:
+                blob = Blob.from_string(entry)
+                blobs[blob.id] = blob.raw_length()
+                git_tree.add(name.encode(), 0o100644, blob.id)
+        trees[git_tree.id] = git_tree.raw_length()
+        return git_tree.id
+
+    walk(tree)
+    return set(blobs), set(trees), sum(blobs.values()) + sum(trees.values())
+
+
+def loose_objects(objects: Any) -> list[bytes]:
+    """Loose (unpacked) object ids of a disk store; none for a memory store."""
+    if isinstance(objects, DiskObjectStore):
+        return list(objects._iter_loose_objects())
+    return []
+
+
+def a_commit(tree_id: bytes, message: bytes = b"m\n") -> Commit:
+    """A minimal commit pointing at ``tree_id``."""
+    commit = Commit()
+    commit.tree = tree_id
+    commit.author = commit.committer = b"T <t@example.org>"
+    commit.author_time = commit.commit_time = 1_700_000_000
+    commit.author_timezone = commit.commit_timezone = 0
+    commit.message = message
+    return commit
+
+
+@pytest.fixture(params=["disk", "memory"])
+def objects(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """The object store under test: a bare repository's on disk, or dulwich's MemoryObjectStore."""
+    if request.param == "memory":
+        yield MemoryObjectStore()
+        return
+    repo = Repo.init_bare(str(tmp_path / "bare"), mkdir=True)
+    try:
+        yield repo.object_store
+    finally:
+        repo.close()
+
+
+class TestObjectStorageConformance:
+    """What brainvcs needs from any object store, checked on every implementation."""
+
+    def test_writer_writes_every_object_of_a_new_snapshot_once(self, objects: Any) -> None:
+        snapshot = layout.build(big_state())
+        blobs, trees, size = git_objects(snapshot.tree)
+        writer = ObjectWriter(objects)
+        root = writer.add_tree(snapshot.tree)
+        assert root.encode() in trees
+        assert writer.stats == WriteStats(len(blobs) + len(trees), size, len(blobs), len(trees))
+        assert root.encode() not in objects  # nothing is visible before flush
+        stats = writer.flush()
+        assert stats == WriteStats(len(blobs) + len(trees), size, len(blobs), len(trees))
+        assert writer.stats == WriteStats(0, 0, 0, 0)  # nothing pending any more
+        assert all(sha in objects for sha in blobs | trees)
+        assert isinstance(objects[root.encode()], Tree)
+        assert loose_objects(objects) == []
+        assert pack_count(objects) == (1 if isinstance(objects, DiskObjectStore) else 0)
+
+    def test_writer_writes_nothing_when_every_object_exists(self, objects: Any) -> None:
+        snapshot = layout.build(big_state())
+        first = ObjectWriter(objects)
+        root = first.add_tree(snapshot.tree)
+        first.flush()
+        before = set(iter(objects))
+        packs = pack_count(objects)
+        again = ObjectWriter(objects)
+        assert again.add_tree(layout.build(big_state()).tree) == root
+        assert again.stats == WriteStats(0, 0, 0, 0)
+        assert again.flush() == WriteStats(0, 0, 0, 0)
+        assert set(iter(objects)) == before
+        assert pack_count(objects) == packs
+
+    def test_writer_writes_only_missing_objects(self, objects: Any) -> None:
+        old = layout.build(big_state(0))
+        first = ObjectWriter(objects)
+        first.add_tree(old.tree)
+        first.flush()
+        new = layout.build(big_state(1))
+        old_blobs, old_trees, _ = git_objects(old.tree)
+        new_blobs, new_trees, _ = git_objects(new.tree)
+        writer = ObjectWriter(objects)
+        writer.add_tree(new.tree)
+        stats = writer.stats
+        assert (stats.blobs, stats.trees) == (len(new_blobs - old_blobs), len(new_trees - old_trees))
+        # One shard of the map, its digests and the metrics module changed: a handful, not thousands.
+        assert 0 < stats.objects < 15
+        writer.flush()
+        assert all(sha in objects for sha in new_blobs | new_trees)
+        assert pack_count(objects) == (2 if isinstance(objects, DiskObjectStore) else 0)
+
+    def test_commit_goes_into_the_same_pack_as_its_tree(self, objects: Any) -> None:
+        writer = ObjectWriter(objects)
+        root = writer.add_tree(layout.build({"m": 1}).tree)
+        commit_id = writer.add_commit(a_commit(root.encode()))
+        blob_id = writer.add_object(Blob.from_string(b"extra\n"))
+        assert writer.add_object(Blob.from_string(b"extra\n")) == blob_id  # the same object once
+        assert writer.stats.objects == writer.stats.blobs + writer.stats.trees + 1
+        writer.flush()
+        assert read_commit(objects, commit_id).tree == root.encode()
+        assert pack_count(objects) == (1 if isinstance(objects, DiskObjectStore) else 0)
+
+    def test_tree_reader_lists_reads_and_walks(self, objects: Any) -> None:
+        snapshot = layout.build(big_state())
+        writer = ObjectWriter(objects)
+        root = writer.add_tree(snapshot.tree)
+        writer.flush()
+        reader = GitTreeReader(objects, root)
+        assert reader.list_dir("") == {name: isinstance(entry, SnapshotTree)
+                                       for name, entry in snapshot.tree.entries.items()}
+        expected_files = dict(snapshot.tree.walk())
+        assert list(reader.walk_files()) == list(expected_files)
+        assert reader.blobs_read == 0
+        for path, data in expected_files.items():
+            assert reader.read_file(path) == data
+            assert reader.entry_id(path) == Blob.from_string(data).id.decode()
+        assert reader.blobs_read == len(expected_files)
+        assert reader.bytes_read == sum(len(d) for d in expected_files.values())
+        assert reader.entry_id("") == root
+        sub = snapshot.tree.entries["language_module"]
+        assert isinstance(sub, SnapshotTree)
+        assert reader.list_dir("language_module") == {n: isinstance(e, SnapshotTree) for n, e in sub.entries.items()}
+        assert isinstance(objects[reader.entry_id("language_module").encode()], Tree)
+        assert list(reader.walk_files("history")) == [p for p in expected_files if p.startswith("history/")]
+        # The reader satisfies layout.TreeReader: the state loads back.
+        assert layout.load(reader) == big_state()
+
+    @pytest.mark.parametrize("call, path", [
+        ("read_file", "nope.json"), ("read_file", "language_module"), ("read_file", "language_module/nope.json"),
+        ("read_file", "nope/x.json"), ("list_dir", "brain.json"), ("list_dir", "nope"),
+        ("list_dir", "language_module/nope"), ("entry_id", "nope"), ("entry_id", "language_module/nope.json"),
+    ])
+    def test_tree_reader_raises_key_error_for_missing_paths(self, objects: Any, call: str, path: str) -> None:
+        writer = ObjectWriter(objects)
+        root = writer.add_tree(layout.build(big_state()).tree)
+        writer.flush()
+        with pytest.raises(KeyError):
+            getattr(GitTreeReader(objects, root), call)(path)
+
+    @pytest.mark.parametrize("name, mode", [
+        (b"link", 0o120000),
+        (b"module", 0o160000),
+        (b"..", 0o100644),
+        (b".", 0o040000),
+        (b".git", 0o040000),
+        (b"a\\b", 0o100644),
+        (b"\xff\xfe", 0o100644),
+    ])
+    def test_hostile_entries_are_refused(self, objects: Any, name: bytes, mode: int) -> None:
+        blob = Blob.from_string(b"payload\n")
+        inner = Tree()
+        inner.add(b"x.json", 0o100644, blob.id)
+        hostile = Tree()
+        target = inner.id if mode == 0o040000 else (b"1" * 40 if mode == 0o160000 else blob.id)
+        hostile.add(name, mode, target)
+        root = Tree()
+        root.add(b"brain.json", 0o100644, blob.id)
+        root.add(b"sub", 0o040000, hostile.id)
+        objects.add_objects([(blob, None), (inner, None), (hostile, None), (root, None)])
+        reader = GitTreeReader(objects, root.id)
+        assert reader.list_dir("") == {"brain.json": False, "sub": True}
+        with pytest.raises(CorruptObjectError) as info:
+            reader.list_dir("sub")
+        assert "sub" in info.value.message
+        hostile_root = GitTreeReader(objects, hostile.id)
+        with pytest.raises(CorruptObjectError):
+            hostile_root.list_dir("")
+
+    def test_symlink_message_says_why(self, objects: Any) -> None:
+        blob = Blob.from_string(b"/etc/passwd")
+        tree = Tree()
+        tree.add(b"brain.json", 0o120000, blob.id)
+        objects.add_objects([(blob, None), (tree, None)])
+        with pytest.raises(CorruptObjectError, match=r"^/brain.json: entry mode 120000 \(symlink or submodule\) "
+                                                    r"never appears in a brainvcs snapshot; refusing it$"):
+            GitTreeReader(objects, tree.id).read_file("brain.json")
+
+    def test_a_blob_where_a_tree_should_be_is_refused(self, objects: Any) -> None:
+        blob = Blob.from_string(b"{}\n")
+        objects.add_objects([(blob, None)])
+        with pytest.raises(CorruptObjectError, match="snapshot root: expected a tree"):
+            GitTreeReader(objects, blob.id).list_dir("")
+
+    def test_oversized_blobs_are_refused(self, objects: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        writer = ObjectWriter(objects)
+        root = writer.add_tree(layout.build({"m": "x" * 100}).tree)
+        writer.flush()
+        monkeypatch.setattr(store, "MAX_BLOB_BYTES", 50)
+        with pytest.raises(CorruptObjectError, match=r"^m.json: blob of 103 bytes exceeds the 50-byte limit$"):
+            GitTreeReader(objects, root).read_file("m.json")
+
+    def test_read_object_of_a_missing_id(self, objects: Any) -> None:
+        missing = "0123456789abcdef0123456789abcdef01234567"
+        with pytest.raises(CorruptObjectError) as info:
+            read_object(objects, missing, "modules/x.json")
+        assert info.value.message == "modules/x.json: object 0123456789ab is missing from the repository"
+        assert info.value.hint == "fetch it again from a clone, or run `brainvcs verify`"
+        with pytest.raises(CorruptObjectError, match="commit: object 0123456789ab is missing"):
+            read_commit(objects, missing.encode())
+        with pytest.raises(CorruptObjectError, match="snapshot root: object 0123456789ab is missing"):
+            GitTreeReader(objects, missing).list_dir("")
+
+    def test_read_commit_refuses_other_object_types(self, objects: Any) -> None:
+        blob = Blob.from_string(b"not a commit")
+        objects.add_objects([(blob, None)])
+        with pytest.raises(CorruptObjectError, match=rf"^object {blob.id.decode()[:12]} is a blob, not a commit$"):
+            read_commit(objects, blob.id)
+
+    def test_reachable_objects(self, objects: Any) -> None:
+        writer = ObjectWriter(objects)
+        snapshot = layout.build(big_state())
+        root = writer.add_tree(snapshot.tree)
+        parent = a_commit(root.encode(), b"first\n")
+        writer.add_commit(parent)
+        child = a_commit(root.encode(), b"second\n")
+        child.parents = [parent.id]
+        writer.add_commit(child)
+        writer.add_object(Blob.from_string(b"unreachable\n"))
+        writer.flush()
+        blobs, trees, _ = git_objects(snapshot.tree)
+        assert store.reachable_objects(objects, [child.id]) == blobs | trees | {parent.id, child.id}
+        assert store.reachable_objects(objects, [parent.id]) == blobs | trees | {parent.id}
+
+
+def test_flush_on_disk_writes_exactly_one_pack_and_no_loose_objects(tmp_path: Path) -> None:
+    repo = Repo.init_bare(str(tmp_path / "bare"), mkdir=True)
+    try:
+        objects = repo.object_store
+        writer = ObjectWriter(objects)
+        writer.add_tree(layout.build(big_state()).tree)
+        assert pack_count(objects) == 0
+        writer.flush()
+        pack_dir = Path(objects.pack_dir)
+        assert sorted(p.suffix for p in pack_dir.iterdir()) == [".idx", ".pack"]
+        assert loose_objects(objects) == []
+        # A second flush with nothing pending adds nothing.
+        assert writer.flush() == WriteStats(0, 0, 0, 0)
+        assert pack_count(objects) == 1
+    finally:
+        repo.close()
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("subject\n\nBrain-Fingerprint: abc\nBrain-Step: 3\n", {"Brain-Fingerprint": "abc", "Brain-Step": "3"}),
+    ("subject only\n", {}),
+    ("subject\n\nbody paragraph\n", {}),
+    ("subject\n\nKey: v\nnot a trailer line\n", {}),
+    ("subject\n\nbody\n\nSigned-off-by: A <a@b>\n", {"Signed-off-by": "A <a@b>"}),
+    ("subject\n\n1bad: x\n", {}),
+])
+def test_parse_trailers(message: str, expected: dict[str, str]) -> None:
+    assert parse_trailers(message) == expected
+
+
+def test_oid_normalises_bytes_and_str() -> None:
+    assert store.oid(b"ab" * 20) == "ab" * 20
+    assert store.oid("cd" * 20) == "cd" * 20
