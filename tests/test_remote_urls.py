@@ -97,6 +97,7 @@ def test_git_daemon_url() -> None:
     ("ssh://-oProxyCommand=x/y", "starts with '-'"),
     ("https://host/x?token=1", "query or fragment"),
     ("host:", "no repository path"),
+    ("https://[::1/x", "is malformed"),
 ])
 def test_bad_urls_are_refused_with_a_clear_message(text: str, message: str) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -147,13 +147,23 @@ def _attempt(url: RemoteURL, operation: Callable[[GitClient, str], T], credentia
         raise
     except BrainVCSError:
         raise
-    except Exception as exc:  # dulwich, urllib3, ssh and socket errors all land here
+    except Exception as exc:
+        if not _is_transport_error(exc):
+            raise  # a bug, not the network: let the CLI report it as an internal error
         raise translate_error(exc, url, secrets) from None
     finally:
         try:
             client.close()
         except Exception:  # closing a broken connection must not hide the real error
             pass
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    """Errors of the network, the server, ssh or the remote repository (dulwich's, urllib3's, the OS's)."""
+    if isinstance(exc, (OSError, GitProtocolError, NotGitRepository, StrangeHostname)):
+        return True
+    module = type(exc).__module__ or ""
+    return module.startswith(("dulwich", "urllib3", "ssl", "http.client"))
 
 
 def translate_error(exc: BaseException, url: RemoteURL, secrets: list[str] | tuple[str, ...] = ()) -> RemoteError:

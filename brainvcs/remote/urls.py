@@ -149,7 +149,11 @@ def _parse_with_scheme(raw: str, scheme: str) -> RemoteURL:
     if kind is None:
         raise UsageError(f"unsupported remote URL scheme {scheme!r} in {redact_text(raw)}",
                          "use a path, file://, http://, https://, ssh://, git:// or user@host:path")
-    parts = urlsplit(raw)
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:  # e.g. an unclosed '[' of an IPv6 host
+        raise UsageError(f"remote URL {redact_text(raw)} is malformed ({exc})",
+                         "write it as scheme://[user@]host[:port]/path, with IPv6 hosts in [brackets]") from None
     try:
         port = parts.port
     except ValueError:
