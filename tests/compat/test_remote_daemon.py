@@ -8,6 +8,7 @@ import pytest
 
 from brainvcs import Repository
 from brainvcs.brains import SIZES, learning_step, synthetic_state
+from brainvcs.demo import learn
 from brainvcs.errors import RemoteError
 from brainvcs.remote import ops
 
@@ -63,3 +64,21 @@ def test_incremental_push_sends_only_the_new_objects(git_daemon_server: GitDaemo
         assert 0 < incremental.bytes_sent < full.bytes_sent // 2
         with ops.clone(url, tmp_path / "copy") as copy:
             assert copy.checkout() == state
+
+
+def test_shallow_clone_checks_out_the_tip_and_can_push(git_daemon_server: GitDaemonServer, tmp_path: Path) -> None:
+    url = git_daemon_server.create_repo(checks.unique_name("shallow"))
+    with Repository.init(tmp_path / "trainer") as trainer:
+        for text in checks.texts()[:3]:
+            learn(trainer, [text])
+        ops.remote_add(trainer, "origin", url)
+        ops.push(trainer)
+        tip, state = trainer.head(), trainer.checkout()
+    with ops.clone(url, tmp_path / "shallow", depth=1) as shallow:
+        assert shallow.head() == tip
+        assert shallow.checkout() == state
+        assert (tmp_path / "shallow" / "shallow").read_text(encoding="utf-8") == f"{tip}\n"
+        learn(shallow, [checks.texts()[3]])
+        pushed = ops.push(shallow)
+        assert [r.kind for r in pushed.refs] == ["fast-forward"]
+        assert ops.ls_remote(url).refs["refs/heads/main"] == shallow.head()
