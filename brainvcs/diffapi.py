@@ -1,0 +1,114 @@
+"""Diffs by revision name: the API behind ``brainvcs diff``, ``show``, ``log --stat`` and ``git-setup``.
+
+The engine (:mod:`brainvcs.diff`) compares snapshots; this module resolves
+revisions to snapshots and installs the git diff driver in a C-git clone.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .diff import BrainDiff, Endpoint, brain_summary, diff_snapshots
+from .diff import gitdriver
+from .errors import UsageError
+from .repo import Repository
+from .store import GitTreeReader, ObjectId
+
+
+def _parent(repo: Repository, commit: ObjectId) -> ObjectId | None:
+    parents = repo.commit_info(commit).parents
+    return parents[0] if parents else None
+
+
+def _reader(repo: Repository, commit: ObjectId) -> GitTreeReader:
+    repo.manifest(commit)  # a commit that is not a brainvcs snapshot is refused with a clear error
+    return repo.reader(commit)
+
+
+def split_range(a: str | None, b: str | None) -> tuple[str | None, str]:
+    """Turn ``A..B`` (or ``A``, or nothing) into the two revisions to compare."""
+    if a is not None and ".." in a:
+        if b is not None:
+            raise UsageError(f"give either a range {a!r} or two revisions, not both")
+        left, _, right = a.partition("..")
+        return (left or "HEAD"), (right or "HEAD")
+    return a, (b or "HEAD")
+
+
+def diff(repo: Repository, a: str | None = None, b: str = "HEAD", *, modules: list[str] | None = None,
+         path: str | None = None, tolerance: float = 0.0) -> BrainDiff:
+    """What changed from revision ``a`` to revision ``b``.
+
+    ``a`` None means ``b``'s first parent (the empty brain for a root commit).
+    ``modules``/``path`` restrict the diff; float changes smaller than
+    ``tolerance`` are counted but not listed.
+    """
+    new_id = repo.resolve(b)
+    if a is None:
+        old_id = _parent(repo, new_id)
+        old_rev = f"{b}^"
+    else:
+        old_id = repo.resolve(a)
+        old_rev = a
+    old = _reader(repo, old_id) if old_id is not None else None
+    result = diff_snapshots(old, _reader(repo, new_id), modules=modules, path=path, tolerance=tolerance)
+    result.old = Endpoint(old_rev, old_id) if old_id is not None else None
+    result.new = Endpoint(b, new_id)
+    return result
+
+
+def summarize(repo: Repository, rev: str = "HEAD") -> str:
+    """The one-line learning summary of ``rev`` against its first parent."""
+    return brain_summary(diff(repo, None, rev))
+
+
+@dataclass(frozen=True)
+class GitSetup:
+    """What ``git-setup`` installed."""
+
+    gitdir: Path
+    attributes: Path
+    config: dict[str, str]
+
+    def to_json(self) -> dict[str, object]:
+        """A stable JSON-ready dict."""
+        return {"gitdir": str(self.gitdir), "attributes": str(self.attributes), "config": dict(self.config)}
+
+
+def default_program() -> str:
+    """How git should start brainvcs: this Python running ``-m brainvcs`` (works without PATH)."""
+    return f"{shlex.quote(sys.executable)} -m brainvcs"
+
+
+def git_setup(repo: Repository, *, program: str | None = None) -> GitSetup:
+    """Make plain ``git diff`` / ``git log -p`` in this clone show semantic brain diffs.
+
+    Writes the attribute lines to ``$GIT_DIR/info/attributes`` (not a tracked
+    ``.gitattributes``: a snapshot may not contain ``.git*`` names) and sets
+    ``diff.brainvcs.command``/``textconv`` in the repository's config.
+    """
+    if repo.gitdir is None:
+        raise UsageError("git-setup needs a repository on disk")
+    attributes, config = gitdriver.install(repo.gitdir, program or default_program())
+    return GitSetup(repo.gitdir, attributes, config)
+
+
+def git_diff_driver(repo: Repository, args: list[str]) -> str:
+    """What git shows for one file: ``diff.brainvcs.command`` gets git's 7 external-diff arguments."""
+    return gitdriver.external_diff(repo.objects, _tips(repo), repo.reader, args, Path.cwd())
+
+
+def git_textconv(repo: Repository, file: str) -> str:
+    """The text git compares for one blob: what ``diff.brainvcs.textconv`` prints."""
+    return gitdriver.textconv(repo.objects, _tips(repo), repo.reader, Path(file), Path.cwd())
+
+
+def _tips(repo: Repository) -> list[str]:
+    tips = set(repo.refs.all().values())
+    head = repo.head()
+    if head is not None:
+        tips.add(head)
+    return sorted(tips)
