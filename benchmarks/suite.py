@@ -511,9 +511,15 @@ def run_extras(sizes: Sequence[str]) -> dict[str, Any]:
             module = importlib.import_module(f"benchmarks.{name}")
         except ModuleNotFoundError as exc:
             if exc.name != f"benchmarks.{name}":
-                raise
+                progress(f"extra: benchmarks/{name}.py cannot be imported: {exc}: not run")
+                results[name] = {"status": "import failed", "error": str(exc)}
+                continue
             progress(f"extra: benchmarks/{name}.py does not exist yet: not run")
             results[name] = {"status": "missing"}
+            continue
+        except Exception as exc:  # a sibling benchmark that is broken must not lose this run's figures
+            progress(f"extra: benchmarks/{name}.py cannot be imported: {type(exc).__name__}: {exc}: not run")
+            results[name] = {"status": "import failed", "error": f"{type(exc).__name__}: {exc}"}
             continue
         run = getattr(module, "run", None)
         if not callable(run):
