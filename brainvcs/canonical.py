@@ -145,7 +145,8 @@ def encode(value: Any, *, default: DefaultHook | None = None, depth_budget: int 
         out = orjson.dumps(value, default=_make_default(default), option=_ORJSON_OPTS)
     except (TypeError, orjson.JSONEncodeError) as exc:
         check(value, default=default, depth_budget=depth_budget, path=path)
-        raise InvalidStateError(path, f"cannot be encoded ({exc})") from exc
+        raise InvalidStateError(path, f"cannot be encoded ({exc})",
+                                "convert it to dict/list/str/int/float/bool/None, or use an adapter") from exc
     # orjson writes NaN and infinities as null, and accepts tuples and keys
     # that only a full walk can tell apart: walk only when the output could hide them.
     if b"null" in out or _deep_line(depth_budget) in out or TENSOR_KEY.encode() in out:
@@ -168,6 +169,45 @@ def decode(data: bytes, *, what: str = "blob") -> Any:
         from .errors import CorruptObjectError
 
         raise CorruptObjectError(f"{what}: not valid JSON ({exc})") from exc
+
+
+def decode_stored(data: bytes, *, what: str = "blob", depth_budget: int = MAX_DEPTH) -> Any:
+    """Decode a blob read from a snapshot, refusing any that is not in canonical form.
+
+    Nothing brainvcs writes is refused; a hostile or foreign writer's blob is:
+    duplicate keys (whose value would depend on the parser), another layout
+    (which a git host would show differently from what loads), or nesting
+    deeper than ``depth_budget`` levels (which recursive readers could not
+    walk). Cheap: what was decoded is re-encoded once, in C, and compared.
+    """
+    value = decode(data, what=what)
+    try:
+        # orjson's own layout is canonical for all but a few floats: compare it first, and
+        # normalise floats only for the blobs that differ (the normalising scan costs more).
+        again = orjson.dumps(value, option=_ORJSON_OPTS) if _FAST_PATH_OK else b""
+        if again != data:
+            again = _plain_encode(value)
+    except (TypeError, ValueError):  # deeper than the encoder goes: certainly not canonical
+        again = b""
+    if again != data:
+        from .errors import CorruptObjectError
+
+        raise CorruptObjectError(f"{what}: not in canonical form (duplicate or unsorted keys, or another "
+                                 "writer's layout); refusing it", "run `brainvcs verify`; the snapshot was not "
+                                 "written by brainvcs, or was altered")
+    if _deep_line(depth_budget) in data:
+        from .errors import CorruptObjectError
+
+        raise CorruptObjectError(f"{what}: nested deeper than {MAX_DEPTH} levels in all; refusing it")
+    return value
+
+
+def _plain_encode(value: Any) -> bytes:
+    """The canonical layout of an already-valid decoded value (no checks: it came from JSON)."""
+    if _FAST_PATH_OK:
+        return _normalise_floats(orjson.dumps(value, option=_ORJSON_OPTS))
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, separators=(",", ": "))
+    return text.encode("utf-8") + b"\n"
 
 
 def is_canonical(data: bytes) -> bool:
@@ -217,9 +257,11 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
         return
     if kind is dict or kind is list or kind is tuple:
         if budget <= 0:
-            raise InvalidStateError(path, f"nested deeper than {MAX_DEPTH} levels")
+            raise InvalidStateError(path, f"nested deeper than {MAX_DEPTH} levels",
+                                    "flatten the value, e.g. store deep chains as a list of links")
         if id(value) in seen:
-            raise InvalidStateError(path, "cycle: this value contains itself")
+            raise InvalidStateError(path, "cycle: this value contains itself",
+                                    "store references as keys or indexes instead of the objects themselves")
         seen.add(id(value))
         if kind is dict:
             for key, item in value.items():
@@ -229,7 +271,8 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
                                             "convert keys with str() (an adapter can restore them)")
                 _check_str(key, join_path(path, key))
                 if key == TENSOR_KEY:
-                    raise InvalidStateError(join_path(path, key), f"the key {TENSOR_KEY!r} is reserved for tensors")
+                    raise InvalidStateError(join_path(path, key), f"the key {TENSOR_KEY!r} is reserved for tensors",
+                                            "rename the key; a tensor is written as {\"$tensor\": ...} alone")
                 _check(item, default, budget - 1, join_path(path, key), seen)
         else:
             for index, item in enumerate(value):
@@ -268,7 +311,8 @@ def _check_str(text: str, path: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidStateError(path, "string is not valid Unicode (it contains a lone surrogate)") from None
+        raise InvalidStateError(path, "string is not valid Unicode (it contains a lone surrogate)",
+                                "decode the text with errors='replace', or store the raw bytes as a numpy uint8 array") from None
 
 
 # --------------------------------------------------------------------------

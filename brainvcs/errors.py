@@ -114,9 +114,16 @@ class LockHeldError(BrainVCSError):
 
 
 class CorruptObjectError(BrainVCSError):
-    """An object is missing, unreadable, or does not match its recorded digest."""
+    """An object is missing, unreadable, or does not match its recorded digest.
+
+    Without a specific hint, the message comes with the general one: what to run and what to do.
+    """
 
     exit_code = 9
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint or "run `brainvcs verify` for a full report; restore the repository "
+                                          "(or fetch the damaged objects again) from a clone you trust")
 
 
 class IntegrityError(CorruptObjectError):
@@ -136,6 +143,15 @@ class UnsupportedFormatError(BrainVCSError):
     """A snapshot written by a newer (or unknown) brainvcs format version."""
 
     exit_code = 6
+
+
+class StorageFullError(BrainVCSError):
+    """The disk refused a write (no space, quota, file size limit, read-only); nothing was changed.
+
+    Objects are written to a temporary pack that is removed on failure, before any ref moves.
+    """
+
+    exit_code = 14
 
 
 def _short(oid: str | None) -> str:

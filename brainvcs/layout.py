@@ -24,6 +24,7 @@ from __future__ import annotations
 import gc
 import itertools
 import operator
+import re
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -433,7 +434,8 @@ def _seal(tree: SnapshotTree) -> Blake3Digest:
 def check_module_name(name: Any) -> None:
     """Module names are non-empty strings."""
     if type(name) is not str or not name:
-        raise InvalidStateError(repr(name), "module names must be non-empty strings")
+        raise InvalidStateError(repr(name), "module names must be non-empty strings",
+                                "name each top-level part of the state, e.g. {\"language_module\": {...}}")
     canonical._check_str(name, name)
 
 
@@ -448,7 +450,8 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     ``changed`` covers every difference.
     """
     if not isinstance(state, Mapping):
-        raise InvalidStateError("", f"a state must be a mapping of module name to value, not {type(state).__name__}")
+        raise InvalidStateError("", f"a state must be a mapping of module name to value, not {type(state).__name__}",
+                                "wrap it: {\"module\": value}, or commit a brain object through an adapter")
     builder = _Builder()
     root = SnapshotTree()
     modules: dict[str, Any] = {}
@@ -544,16 +547,49 @@ def read_manifest(reader: TreeReader) -> dict[str, Any]:
         data = reader.read_file(MANIFEST)
     except KeyError:
         raise CorruptObjectError(f"snapshot has no {MANIFEST}; this commit is not a brainvcs snapshot") from None
-    manifest = canonical.decode(data, what=MANIFEST)
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("digests"), dict):
+    manifest = canonical.decode_stored(data, what=MANIFEST)
+    if (not isinstance(manifest, dict) or not isinstance(manifest.get("digests"), dict)
+            or not isinstance(manifest.get("modules"), dict)):
         raise CorruptObjectError(f"{MANIFEST} is malformed")
     if manifest.get("format") != FORMAT:
         raise UnsupportedFormatError(f"snapshot format {manifest.get('format')!r} is not supported (this brainvcs reads {FORMAT})",
                                      "upgrade brainvcs")
+    _check_digests(manifest["digests"], MANIFEST)
     computed = blake3_hex(canonical.encode(manifest["digests"]))
     if computed != manifest.get("fingerprint"):
         raise IntegrityError(f"{MANIFEST} fingerprint", str(manifest.get("fingerprint")), computed)
+    _check_module_table(manifest)
     return manifest
+
+
+def _check_module_table(manifest: dict[str, Any]) -> None:
+    """The fingerprint covers the digests of entries, not the module -> entry table: tie the table to them.
+
+    Each module must point at the entry named after it, with that entry's digest, and
+    every entry must belong to a module; otherwise swapping, dropping or aliasing
+    modules in ``brain.json`` would load a different state under the same fingerprint.
+    """
+    digests = manifest["digests"]
+    entries = set()
+    for module, info in manifest["modules"].items():
+        entry = info.get("entry") if isinstance(info, dict) else None
+        if (not isinstance(entry, str) or entry not in (escape_name(module), escape_name(module) + ".json")
+                or entry not in digests or info.get("digest") != digests[entry]):
+            raise CorruptObjectError(f"{MANIFEST}: the entry of module {module!r} is missing, malformed or another module's")
+        entries.add(entry)
+    if entries != set(digests):
+        raise CorruptObjectError(f"{MANIFEST}: entries {sorted(set(digests) - entries)[:3]} belong to no module")
+
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+#: Deepest directory a snapshot may nest (the layout never nests values deeper than canonical.MAX_DEPTH).
+MAX_TREE_DEPTH = canonical.MAX_DEPTH
+
+
+def _check_digests(digests: dict[str, Any], where: str) -> None:
+    for name, digest in digests.items():
+        if type(digest) is not str or not _DIGEST.fullmatch(digest):
+            raise CorruptObjectError(f"{where}: the digest of {name!r} is malformed")
 
 
 class _Loader:
@@ -570,37 +606,40 @@ class _Loader:
             raise IntegrityError(path, expected, actual)
         return data
 
-    def json(self, path: str, expected: str) -> Any:
+    def json(self, path: str, expected: str, depth: int = 0) -> Any:
         data = self.verified(path, expected)
-        value = canonical.decode(data, what=path)
+        value = canonical.decode_stored(data, what=path, depth_budget=canonical.MAX_DEPTH - depth)
         if _TENSOR_NEEDLE in data:  # descriptors are rare: walk only when present
             value = self.restore_tensors(value, path)
         return value
 
     def dir_digests(self, path: str, expected: str) -> dict[str, str]:
-        digests = canonical.decode(self.verified(f"{path}/{DIGESTS}", expected), what=f"{path}/{DIGESTS}")
+        digests = canonical.decode_stored(self.verified(f"{path}/{DIGESTS}", expected), what=f"{path}/{DIGESTS}")
         if not isinstance(digests, dict):
             raise CorruptObjectError(f"{path}/{DIGESTS} is malformed")
+        _check_digests(digests, f"{path}/{DIGESTS}")
         listed = set(self.reader.list_dir(path)) - {DIGESTS}
         if listed != set(digests):
             raise CorruptObjectError(f"{path}: entries do not match {DIGESTS} "
                                      f"(extra: {sorted(listed - set(digests))[:3]}, missing: {sorted(set(digests) - listed)[:3]})")
         return digests
 
-    def node(self, path: str, is_dir: bool, expected: str) -> Any:
+    def node(self, path: str, is_dir: bool, expected: str, depth: int) -> Any:
         if not is_dir:
-            return self.json(path, expected)
+            return self.json(path, expected, depth)
+        if depth > MAX_TREE_DEPTH:
+            raise CorruptObjectError(f"{path}: directories nest deeper than {MAX_TREE_DEPTH} levels")
         digests = self.dir_digests(path, expected)
         if MAP_MARKER in digests:
-            return self.map(path, digests)
+            return self.map(path, digests, depth)
         if LIST_MARKER in digests:
-            return self.list(path, digests)
+            return self.list(path, digests, depth)
         if INLINE in digests:
-            return self.dict_dir(path, digests)
+            return self.dict_dir(path, digests, depth)
         raise CorruptObjectError(f"{path}: directory has no {INLINE}, {MAP_MARKER} or {LIST_MARKER}")
 
-    def dict_dir(self, path: str, digests: dict[str, str]) -> dict[str, Any]:
-        value = self.json(f"{path}/{INLINE}", digests[INLINE])
+    def dict_dir(self, path: str, digests: dict[str, str], depth: int) -> dict[str, Any]:
+        value = self.json(f"{path}/{INLINE}", digests[INLINE], depth)
         if not isinstance(value, dict):
             raise CorruptObjectError(f"{path}/{INLINE} is not an object")
         listing = self.reader.list_dir(path)
@@ -609,13 +648,15 @@ class _Loader:
                 continue
             is_dir = listing[name]
             key = unescape_name(name if is_dir else _strip_json(name, path))
-            value[key] = self.node(f"{path}/{name}", is_dir, digests[name])
+            if key in value:
+                raise CorruptObjectError(f"{path}/{name}: member {key!r} is stored twice (inline and as an entry)")
+            value[key] = self.node(f"{path}/{name}", is_dir, digests[name], depth + 1)
         return value
 
-    def map(self, path: str, digests: dict[str, str]) -> dict[str, Any]:
+    def map(self, path: str, digests: dict[str, str], depth: int) -> dict[str, Any]:
         marker = self.json(f"{path}/{MAP_MARKER}", digests[MAP_MARKER])
         out: dict[str, Any] = {}
-        entries = self._collect_shards(path, digests, out)
+        entries = self._collect_shards(path, digests, out, depth)
         if entries != len(out):
             # Which copy would win depends on shard order: refuse rather than guess.
             raise CorruptObjectError(f"{path}: {entries - len(out)} key(s) appear in more than one shard")
@@ -623,8 +664,11 @@ class _Loader:
             raise CorruptObjectError(f"{path}: map holds {len(out)} entries, {MAP_MARKER} says {marker!r}")
         return out
 
-    def _collect_shards(self, path: str, digests: dict[str, str], out: dict[str, Any]) -> int:
+    def _collect_shards(self, path: str, digests: dict[str, str], out: dict[str, Any], depth: int,
+                        level: int = 0) -> int:
         """Merge every shard below ``path`` into ``out`` (shard directories nest for large maps)."""
+        if level > _MAX_SHARD_LEVELS:
+            raise CorruptObjectError(f"{path}: map shard directories nest deeper than {_MAX_SHARD_LEVELS} levels")
         entries = 0
         listing = self.reader.list_dir(path)
         for name in sorted(digests):
@@ -632,25 +676,28 @@ class _Loader:
                 continue
             if listing[name]:
                 sub = self.dir_digests(f"{path}/{name}", digests[name])
-                entries += self._collect_shards(f"{path}/{name}", sub, out)
+                entries += self._collect_shards(f"{path}/{name}", sub, out, depth, level + 1)
             else:
-                shard = self._shard(f"{path}/{name}", digests[name])
+                shard = self._shard(f"{path}/{name}", digests[name], depth)
                 entries += len(shard)
                 out.update(shard)
         return entries
 
-    def _shard(self, path: str, expected: str) -> dict[str, Any]:
-        shard = self.json(path, expected)
+    def _shard(self, path: str, expected: str, depth: int) -> dict[str, Any]:
+        shard = self.json(path, expected, depth)
         if not isinstance(shard, dict):
             raise CorruptObjectError(f"{path}: map shard is not an object")
         return shard
 
-    def list(self, path: str, digests: dict[str, str]) -> list[Any]:
+    def list(self, path: str, digests: dict[str, str], depth: int) -> list[Any]:
         marker = self.json(f"{path}/{LIST_MARKER}", digests[LIST_MARKER])
         out: list[Any] = []
         names = sorted(n for n in digests if n != LIST_MARKER)
+        listing = self.reader.list_dir(path)
         for name in names:
-            chunk = self.json(f"{path}/{name}", digests[name])
+            if listing[name]:
+                raise CorruptObjectError(f"{path}/{name}: a list chunk is a directory")
+            chunk = self.json(f"{path}/{name}", digests[name], depth)
             if not isinstance(chunk, list):
                 raise CorruptObjectError(f"{path}/{name}: list chunk is not an array")
             out.extend(chunk)
@@ -663,7 +710,9 @@ class _Loader:
 
         def walk(node: Any) -> Any:
             if isinstance(node, dict):
-                if TENSOR_KEY in node and len(node) == 1:
+                if TENSOR_KEY in node:
+                    if len(node) != 1:
+                        raise CorruptObjectError(f"{path}: the reserved key {TENSOR_KEY!r} appears beside other keys")
                     return tensors.restore(node[TENSOR_KEY], self._tensor_chunk, path)
                 return {k: walk(v) for k, v in node.items()}
             if isinstance(node, list):
@@ -672,8 +721,8 @@ class _Loader:
 
         return walk(value)
 
-    def _tensor_chunk(self, digest: str) -> bytes:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    def _tensor_chunk(self, digest: Any) -> bytes:
+        if type(digest) is not str or not _DIGEST.fullmatch(digest):
             raise CorruptObjectError(f"tensor chunk digest {digest!r} is malformed")
         return self.verified(f"{TENSOR_DIR}/{digest[:2]}/{digest}.bin", digest)
 
@@ -685,6 +734,8 @@ def _strip_json(name: str, path: str) -> str:
 
 
 _TENSOR_NEEDLE = f'"{TENSOR_KEY}"'.encode()
+#: Shard directories nest two hex digits per level; 24 hash bits need at most three.
+_MAX_SHARD_LEVELS = 8
 
 
 def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, Any]:
@@ -727,4 +778,9 @@ def _load_modules(loader: _Loader, manifest: dict[str, Any], wanted: dict[str, A
         expected = manifest["digests"][name]
         if info.get("digest") != expected:
             raise CorruptObjectError(f"module {module!r}: manifest digests disagree")
-        state[module] = loader.node(name, root[name], expected)
+        # The fingerprint covers entries, not the module -> entry table: the entry's
+        # name must be the module's own, or swapping two modules' entries would go unseen.
+        if name != escape_name(module) + (".json" if not root[name] else ""):
+            raise CorruptObjectError(f"module {module!r}: the manifest points it at entry {name!r}, "
+                                     "which is not where that module is stored")
+        state[module] = loader.node(name, root[name], expected, 1)

@@ -10,10 +10,13 @@ got there first.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from dulwich.refs import RefsContainer
+from dulwich.errors import PackedRefsException
+from dulwich.refs import RefsContainer, SymrefLoop, check_ref_format
 
-from .errors import InvalidRefNameError, RefConflict, RevisionNotFoundError
+from .errors import CorruptObjectError, InvalidRefNameError, RefConflict, RevisionNotFoundError
 from .store import ObjectId, oid
 
 HEAD = "HEAD"
@@ -22,6 +25,7 @@ TAG_PREFIX = "refs/tags/"
 REMOTE_PREFIX = "refs/remotes/"
 
 _BAD_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+_OBJECT_ID = re.compile(rb"[0-9a-f]{40}")
 
 
 def check_ref_name(name: str, kind: str = "branch") -> str:
@@ -51,6 +55,28 @@ def _b(text: str) -> bytes:
     return text.encode("utf-8")
 
 
+@contextmanager
+def _damaged_refs(what: str) -> Iterator[None]:
+    """Turn what dulwich raises on a damaged ref file or ``packed-refs`` into a CorruptObjectError."""
+    try:
+        yield
+    except (PackedRefsException, SymrefLoop, UnicodeDecodeError, ValueError, StopIteration) as exc:
+        raise _damaged(what, f"{type(exc).__name__}: {exc}" if str(exc) else "it ends too early") from None
+
+
+def _utf8(name: bytes) -> bool:
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _damaged(what: str, detail: str) -> CorruptObjectError:
+    return CorruptObjectError(f"{what} cannot be read: its ref file or packed-refs is damaged ({detail[:120]})",
+                              "run `git fsck`; repair the ref with `git update-ref` or restore it from a clone")
+
+
 class RefStore:
     """Typed, compare-and-swap access to a repository's refs."""
 
@@ -61,24 +87,33 @@ class RefStore:
     def get(self, ref: str) -> ObjectId | None:
         """The commit a ref (following symbolic refs) points to, or None."""
         try:
-            _, sha = self._refs.follow(_b(ref))
-        except (KeyError, ValueError):
+            with _damaged_refs(ref):
+                chain, sha = self._refs.follow(_b(ref))
+        except KeyError:
             return None
-        return oid(sha) if sha else None
+        for target in chain[1:]:  # a symbolic ref must name a ref, or it is damaged, not unborn
+            if not (target.startswith(b"refs/") and check_ref_format(target) and _utf8(target)):
+                raise _damaged(ref, f"it points to {target[:40]!r}, which is not a ref name")
+        if not sha:
+            return None
+        if not _OBJECT_ID.fullmatch(sha):
+            raise _damaged(ref, f"it holds {sha[:24]!r}, not an object id")
+        return oid(sha)
 
     def head_branch(self) -> str | None:
         """Short name of the branch HEAD points to (even if unborn); None when detached."""
-        target = self._refs.read_ref(b"HEAD")
-        if target and target.startswith(b"ref: "):
-            full = target[5:].strip().decode("utf-8")
-            if full.startswith(BRANCH_PREFIX):
-                return full[len(BRANCH_PREFIX):]
+        with _damaged_refs(HEAD):
+            target = self._refs.read_ref(b"HEAD")
+            full = target[5:].strip().decode("utf-8") if target and target.startswith(b"ref: ") else ""
+        if full.startswith(BRANCH_PREFIX):
+            return full[len(BRANCH_PREFIX):]
         return None
 
     def _listing(self, prefix: str) -> dict[str, ObjectId]:
         out: dict[str, ObjectId] = {}
-        for key in sorted(self._refs.keys(base=_b(prefix.rstrip("/")))):
-            name = key.decode("utf-8")
+        with _damaged_refs(prefix + "*"):
+            names = sorted(key.decode("utf-8") for key in self._refs.keys(base=_b(prefix.rstrip("/"))))
+        for name in names:
             sha = self.get(prefix + name)
             if sha is not None:
                 out[name] = sha
@@ -99,8 +134,9 @@ class RefStore:
     def all(self) -> dict[str, ObjectId]:
         """Every ref except HEAD -> object id."""
         out: dict[str, ObjectId] = {}
-        for key in sorted(self._refs.allkeys()):
-            name = key.decode("utf-8")
+        with _damaged_refs("refs/*"):
+            names = sorted(key.decode("utf-8") for key in self._refs.allkeys())
+        for name in names:
             if name == HEAD:
                 continue
             sha = self.get(name)

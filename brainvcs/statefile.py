@@ -2,7 +2,8 @@
 
 A state file is one JSON object mapping module names to values. numpy arrays
 are written as ``{"$tensor": {"dtype": ..., "shape": ..., "values": [...]}}``
-and read back as arrays (numpy required). A *state directory* holds one
+(complex values as ``[real, imaginary]`` pairs) and read back as arrays
+(numpy required). A *state directory* holds one
 ``<module>.json`` file per module. Reading is strict: a malformed file is an
 :class:`~brainvcs.errors.InputFileError` naming the file and the place, and
 values that cannot be stored (NaN, ±Infinity) are refused with their path.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,29 @@ MAX_STATE_FILE_BYTES = 8 << 30
 
 def _tensor_out(obj: Any) -> Any:
     if is_array(obj):
-        return {canonical.TENSOR_KEY: {"dtype": obj.dtype.str, "shape": list(obj.shape), "values": obj.tolist()}}
+        if obj.dtype.kind == "c":  # JSON has no complex numbers: [real, imaginary] pairs
+            import numpy as np
+
+            values = np.stack([obj.real, obj.imag], axis=-1).tolist()
+        else:
+            values = obj.tolist()
+        return {canonical.TENSOR_KEY: {"dtype": obj.dtype.str, "shape": list(obj.shape), "values": values}}
     raise TypeError(f"unsupported type {type(obj).__name__}")
+
+
+def _array_in(spec: Any) -> Any:
+    import numpy as np
+
+    dtype = np.dtype(spec["dtype"])
+    if dtype.kind != "c":
+        return np.array(spec["values"], dtype=dtype).reshape(spec["shape"])
+    try:  # an empty array's pairs decode as []: the shape says how they nest
+        pairs = np.array(spec["values"], dtype=np.float64).reshape([*spec["shape"], 2])
+    except ValueError:
+        raise ValueError("complex values must be [real, imaginary] pairs, one per element") from None
+    array = np.empty(pairs.shape[:-1], dtype=dtype)
+    array.real, array.imag = pairs[..., 0], pairs[..., 1]  # assigned apart: signed zeros survive
+    return array.reshape(spec["shape"])
 
 
 def _tensors_in(value: Any, where: str) -> Any:
@@ -42,9 +65,10 @@ def _tensors_in(value: Any, where: str) -> Any:
                 raise InputFileError(f"{where}: holds a tensor but numpy is not installed",
                                      "pip install 'brainvcs[numpy]'") from None
             try:
-                return np.array(spec["values"], dtype=np.dtype(spec["dtype"])).reshape(spec["shape"])
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputFileError(f"{where}: malformed tensor ({exc})") from None
+                return _array_in(spec)
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: 300 in an int8
+                raise InputFileError(f"{where}: malformed tensor ({exc})",
+                                     'write tensors as {"$tensor": {"dtype": "<f4", "shape": [2, 3], "values": [...]}}') from None
         return {k: _tensors_in(v, where) for k, v in value.items()}
     if isinstance(value, list):
         return [_tensors_in(v, where) for v in value]
@@ -58,26 +82,42 @@ def encode_state(state: dict[str, Any]) -> bytes:
 
 def parse_state(data: bytes, where: str) -> dict[str, Any]:
     """Parse a state document; errors name ``where`` and the line/column or value path."""
+    # orjson reads an integer beyond 64 bits as a float, silently changing it: a file
+    # with such a long run of digits is read by the (exact, slower) stdlib instead.
+    exact = _LONG_INTEGER.search(data) is not None
     try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        value = json.loads(data) if exact else orjson.loads(data)
+    except (orjson.JSONDecodeError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         try:
             # The stdlib accepts NaN/Infinity literals: parse with it so the
             # refusal can name the value's path instead of a column.
             value = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # orjson stops at 1024 levels
             raise InputFileError(f"{where}: not valid JSON: {exc}",
                                  "a state file is one JSON object: {\"module\": value, ...}") from None
         try:
             canonical.check(value)
         except InvalidStateError as bad:
             raise InvalidStateError(bad.path, f"{bad.problem} (in {where})", bad.hint) from None
-        raise InputFileError(f"{where}: not valid JSON: {exc}") from None
+        raise InputFileError(f"{where}: not valid JSON: {exc}", "fix the file at that line and column") from None
     if not isinstance(value, dict):
-        raise InputFileError(f"{where}: expected a JSON object of modules, found {type(value).__name__}")
+        raise InputFileError(f"{where}: expected a JSON object of modules, found {type(value).__name__}",
+                             "a state file is one JSON object: {\"module\": value, ...}")
     if b'"' + canonical.TENSOR_KEY.encode() + b'"' in data:
-        value = _tensors_in(value, where)
+        try:
+            value = _tensors_in(value, where)
+        except RecursionError:
+            raise InputFileError(f"{where}: nested deeper than {canonical.MAX_DEPTH} levels",
+                                 "a brain state nests at most that deep") from None
+    if exact:  # the stdlib also let NaN, infinities and out-of-range integers through
+        try:
+            canonical.check(value, default=_tensor_out)
+        except InvalidStateError as bad:
+            raise InvalidStateError(bad.path, f"{bad.problem} (in {where})", bad.hint) from None
     return value
+
+
+_LONG_INTEGER = re.compile(rb"(?<![0-9.eE+-])-?[0-9]{19,}(?![0-9.eE])")
 
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -87,7 +127,8 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
         state: dict[str, Any] = {}
         files = sorted(source.glob("*.json"))
         if not files:
-            raise InputFileError(f"{source}: directory holds no <module>.json files")
+            raise InputFileError(f"{source}: directory holds no <module>.json files",
+                                 "give a state file, or a directory written by `brainvcs checkout --split`")
         for file in files:
             try:
                 module = unescape_name(file.stem)
@@ -107,14 +148,15 @@ def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_STATE_FILE_BYTES:
-            raise InputFileError(f"{path}: {size} bytes is larger than the {MAX_STATE_FILE_BYTES}-byte limit")
+            raise InputFileError(f"{path}: {size} bytes is larger than the {MAX_STATE_FILE_BYTES}-byte limit",
+                                 "split it into a directory of <module>.json files")
         return path.read_bytes()
     except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
+        raise InputFileError(f"{path}: no such file", "check the path") from None
     except IsADirectoryError:
-        raise InputFileError(f"{path}: is a directory") from None
+        raise InputFileError(f"{path}: is a directory", "give a state file, or a directory of <module>.json files") from None
     except PermissionError:
-        raise InputFileError(f"{path}: permission denied") from None
+        raise InputFileError(f"{path}: permission denied", "check the file's permissions") from None
 
 
 def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_directory: bool = False) -> list[Path]:
@@ -145,4 +187,5 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise InputFileError(f"{path}: cannot write ({exc.strerror})") from None
+        raise InputFileError(f"{path}: cannot write ({exc.strerror})",
+                             "check free space and permissions, or write elsewhere with --output") from None

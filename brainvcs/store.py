@@ -13,6 +13,7 @@ Both a disk repository and dulwich's in-memory repository satisfy the small
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -24,9 +25,9 @@ from typing import Any, NewType, Protocol
 from dulwich.objects import Blob, Commit, ShaFile, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
-from .errors import CorruptObjectError
+from .errors import BrainVCSError, CorruptObjectError, StorageFullError
 from .layout import SnapshotTree
-from .packs import PackReader, fsync_dir, write_pack
+from .packs import PackReader, check_entry_sizes, fsync_dir, write_pack
 
 _fsync_dir = fsync_dir  # used by gc
 
@@ -136,7 +137,10 @@ class ObjectWriter:
         stats = self.stats
         if self._pending:
             if isinstance(self._store, DiskObjectStore):
-                write_pack(str(self._store.pack_dir), list(self._pending.values()))
+                try:
+                    write_pack(str(self._store.pack_dir), list(self._pending.values()))
+                except OSError as exc:  # write_pack has removed its temporary files; no ref moved
+                    raise _storage_error(exc, str(self._store.pack_dir)) from None
                 self._store._update_pack_cache()
                 if self._packs is not None:
                     self._packs.refresh()
@@ -152,11 +156,22 @@ class ObjectWriter:
         return stats
 
 
+def _storage_error(exc: OSError, where: str) -> BrainVCSError:
+    """A clear error for a failed write: a full disk is not a bug."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM):
+        return StorageFullError(f"cannot write to {where}: {exc.strerror}; nothing was committed",
+                                "free disk space (or fix permissions) and run the command again")
+    return BrainVCSError(f"cannot write to {where}: {exc.strerror or exc}; nothing was committed")
+
+
 def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
     """Fetch an object or raise CorruptObjectError naming what it was for."""
     key = sha.encode("ascii") if isinstance(sha, str) else sha
     try:
+        _check_declared_size(store, key)
         return store[key]
+    except CorruptObjectError:
+        raise
     except KeyError:
         problem = None
     except Exception as exc:  # dulwich raises many types for damaged packs
@@ -169,6 +184,49 @@ def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
                                  "fetch it again from a clone, or run `brainvcs verify`")
     raise CorruptObjectError(f"{what}: object {key.decode()[:12]} cannot be read ({problem})",
                              "run `brainvcs verify`; restore the repository from a clone")
+
+
+def _check_declared_size(store: BaseObjectStore, key: bytes) -> None:
+    """Refuse a packed object that declares too many bytes, before dulwich inflates it (it trusts headers)."""
+    if not isinstance(store, DiskObjectStore) or len(key) != 40:
+        return
+    try:
+        binsha = hex_to_sha(key)
+        for pack in store.packs:
+            index = pack.index
+            try:
+                offset = index.object_offset(binsha)
+            except KeyError:
+                continue
+            buffer = pack.data._buffer()  # dulwich <1.3 maps the pack
+            break
+        else:
+            return
+    except Exception:  # a pack a concurrent gc removed, or a damaged one: dulwich's own lookup deals with it
+        return
+
+    def ref_offset(base: bytes) -> int | None:
+        try:
+            return int(index.object_offset(base))
+        except KeyError:
+            return None
+
+    check_entry_sizes(buffer, offset, ref_offset)
+
+
+def find_objects(store: BaseObjectStore, hex_prefix: str, what: str) -> set[ObjectId]:
+    """Ids of the objects starting with ``hex_prefix`` (a whole id: whether it exists).
+
+    Looking up loads the pack indexes, which dulwich parses with assertions: a
+    damaged index becomes a CorruptObjectError here, not an AssertionError.
+    """
+    try:
+        if len(hex_prefix) == 40:
+            return {ObjectId(hex_prefix)} if hex_prefix.encode("ascii") in store else set()
+        return {oid(sha) for sha in store.iter_prefix(hex_prefix.encode("ascii"))}
+    except Exception as exc:  # AssertionError, struct.error, zlib.error, ObjectFormatException...
+        problem = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    raise CorruptObjectError(f"{what}: the object database cannot be searched ({problem})")
 
 
 def read_commit(store: BaseObjectStore, sha: bytes | str) -> Commit:

@@ -76,4 +76,5 @@ def restore(descriptor: Any, fetch: Callable[[str], bytes], path: str) -> Any:
 def check_storable(array: Any, path: str) -> None:
     """Raise InvalidStateError if ``array`` has a dtype that cannot be stored."""
     if array.dtype.kind not in _KINDS or array.dtype.fields is not None:
-        raise InvalidStateError(path, f"numpy dtype {array.dtype} cannot be stored (only bool, int, uint, float, complex)")
+        raise InvalidStateError(path, f"numpy dtype {array.dtype} cannot be stored (only bool, int, uint, float, complex)",
+                                "convert the array with .astype(), or store its items as a list")

@@ -131,6 +131,9 @@ class _Verifier:
 
     def directory(self, reader: GitTreeReader, path: str, digest: str, where: str,
                   map_bits: int | None, map_prefix: str) -> None:
+        if path.count("/") > layout.MAX_TREE_DEPTH + 8:  # checkout refuses these; walking them would overflow the stack
+            self.problem(f"{where}: {path[:60]}...: directories nest deeper than {layout.MAX_TREE_DEPTH} levels")
+            return
         digests_path = f"{path}/{layout.DIGESTS}"
         data = self.blob(reader, digests_path, digest, where)
         if data is None:

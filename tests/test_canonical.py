@@ -28,9 +28,10 @@ interesting_floats = st.one_of(
 )
 ints = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
+keys = text.filter(lambda key: key != canonical.TENSOR_KEY)  # reserved: refused on purpose
 json_values = st.recursive(
     st.none() | st.booleans() | ints | interesting_floats | text,
-    lambda children: st.lists(children, max_size=5) | st.dictionaries(text, children, max_size=5),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(keys, children, max_size=5),
     max_leaves=30,
 )
 
@@ -95,6 +96,37 @@ def test_non_canonical_bytes_are_detected() -> None:
     assert not canonical.is_canonical(b'{\n  "b": 1,\n  "a": 2\n}\n')
     assert not canonical.is_canonical(b'{\n  "a": 1e-5\n}\n')
     assert not canonical.is_canonical(b"not json")
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_decode_stored_accepts_everything_encode_writes(value: Any) -> None:
+    data = canonical.encode(value)
+    assert canonical.encode(canonical.decode_stored(data)) == data
+
+
+@pytest.mark.parametrize("data", [
+    b'{\n  "a": 1,\n  "a": 2\n}\n',  # duplicate keys: which value loads would depend on the parser
+    b'{\n  "b": 1,\n  "a": 2\n}\n',  # unsorted
+    b'{"a":1}',  # compact
+    b"1e-5\n",  # another float layout
+    b"[" * 200 + b"]" * 200,  # deeper than anything brainvcs writes
+])
+def test_decode_stored_refuses_what_brainvcs_never_writes(data: bytes) -> None:
+    with pytest.raises(CorruptObjectError, match="^shard.json: not in canonical form"):
+        canonical.decode_stored(data, what="shard.json")
+
+
+def test_decode_stored_refuses_nesting_over_the_budget() -> None:
+    deep: Any = 1
+    for _ in range(5):
+        deep = [deep]
+    data = canonical.encode(deep)
+    assert canonical.decode_stored(data, depth_budget=5) == deep
+    with pytest.raises(CorruptObjectError, match="nested deeper"):
+        canonical.decode_stored(data, depth_budget=4)
+    with pytest.raises(CorruptObjectError, match="not in canonical form"):  # orjson reads 1024 levels, writes 255
+        canonical.decode_stored(b"[" * 1000 + b"]" * 1000)
 
 
 def test_decode_error_names_what() -> None:

@@ -231,3 +231,77 @@ def test_manifest_checks() -> None:
 
     with pytest.raises(UnsupportedFormatError):
         layout.read_manifest(layout.MemoryTreeReader(bad.tree))
+
+
+# --------------------------------------------------------------------------
+# Snapshots whose digests all match but which brainvcs never writes (tests/test_hostile.py has more)
+
+
+def _resealed(state: dict[str, Any], edit: Any) -> layout.MemoryTreeReader:
+    from tests.test_hostile import fresh, reseal
+
+    tree = fresh(layout.build(state).tree)
+    edit(tree)
+    reseal(tree)
+    return layout.MemoryTreeReader(tree)
+
+
+def test_a_digest_that_is_not_a_digest() -> None:
+    def edit(tree: layout.SnapshotTree) -> None:
+        directory = tree.entries["lang"]
+        assert isinstance(directory, layout.SnapshotTree)
+        directory.entries["extra.json"] = b"1\n"
+
+    reader = _resealed(golden_states()["dict_dir"], edit)
+    digests_blob = reader.read_file("lang/_b3.json")
+    forged = canonical.decode(digests_blob)
+    forged["extra.json"] = 12345
+    tree = reader._tree
+    tree.entries["lang"].entries[layout.DIGESTS] = canonical.encode(forged)  # type: ignore[union-attr]
+    manifest = canonical.decode(tree.entries[layout.MANIFEST])  # type: ignore[arg-type]
+    digest = canonical.blake3_hex(tree.entries["lang"].entries[layout.DIGESTS])  # type: ignore[union-attr]
+    manifest["digests"]["lang"] = manifest["modules"]["lang"]["digest"] = digest
+    manifest["fingerprint"] = canonical.blake3_hex(canonical.encode(manifest["digests"]))
+    tree.entries[layout.MANIFEST] = canonical.encode(manifest)
+    with pytest.raises(CorruptObjectError, match="the digest of 'extra.json' is malformed"):
+        layout.load(reader)
+
+
+def test_a_member_stored_both_inline_and_as_an_entry() -> None:
+    def edit(tree: layout.SnapshotTree) -> None:
+        directory = tree.entries["lang"]
+        assert isinstance(directory, layout.SnapshotTree)
+        inline = canonical.decode(directory.entries[layout.INLINE])  # type: ignore[arg-type]
+        inline["big"] = "shadowed"
+        directory.entries[layout.INLINE] = canonical.encode(inline)
+
+    with pytest.raises(CorruptObjectError, match="member 'big' is stored twice"):
+        layout.load(_resealed(golden_states()["dict_dir"], edit))
+
+
+def test_a_list_chunk_that_is_a_directory() -> None:
+    def edit(tree: layout.SnapshotTree) -> None:
+        chunks = tree.entries["memory"].entries["episodic"]  # type: ignore[union-attr]
+        chunks.entries["000000.json"] = layout.SnapshotTree({layout.INLINE: b"{}\n"})
+
+    with pytest.raises(CorruptObjectError, match="a list chunk is a directory"):
+        layout.load(_resealed(golden_states()["list"], edit))
+
+
+@pytest.mark.parametrize("chunks", [[7], [None], ["zz" * 32], [["a"]]])
+def test_a_tensor_chunk_digest_that_is_not_a_digest(chunks: list[Any]) -> None:
+    def edit(tree: layout.SnapshotTree) -> None:
+        descriptor = {"bytes": 8, "chunks": chunks, "dtype": "<f8", "shape": [1]}
+        tree.entries["m.json"] = canonical.encode({"TENSOR": descriptor}).replace(b'"TENSOR"', b'"$tensor"')
+
+    with pytest.raises(CorruptObjectError, match="tensor chunk digest"):
+        layout.load(_resealed({"m": 0}, edit))
+
+
+def test_loading_accepts_exactly_the_nesting_building_accepts() -> None:
+    deep: Any = 1
+    for _ in range(canonical.MAX_DEPTH - 1):  # a module sits at depth 1: this is as deep as it may go
+        deep = [deep]
+    assert roundtrip({"m": deep}) == {"m": deep}
+    with pytest.raises(InvalidStateError, match="nested deeper"):
+        layout.build({"m": [deep]})
