@@ -12,6 +12,7 @@ workload so a regression is visible on S too.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import io
 import json
@@ -147,6 +148,7 @@ def sync_cgit(repo: Repository, git: alt.CGit, old: str, new: str) -> int:
     changed = 0
     for change in tree_changes(store, old_tree, new_tree):
         if change.new is None or change.new.path is None:
+            assert change.old is not None and change.old.path is not None
             git.remove_files([change.old.path.decode()])
         else:
             git.write_files([(change.new.path.decode(), store[change.new.sha].as_raw_string())])
@@ -240,7 +242,7 @@ class WorkloadRun:
             if repo is not None:
                 repo.close()
             repo = fresh_repo(self.root, f"first-{i}")
-            seconds, result = timed(lambda r=repo: r.commit(self.state, "first commit"))
+            seconds, result = timed(functools.partial(repo.commit, self.state, "first commit"))
             best = min(best, seconds)
         assert repo is not None
         self.facts["first_commit_written"] = result.to_json()["written"]
@@ -251,7 +253,7 @@ class WorkloadRun:
         for i in range(self.repeat):
             git = alt.CGit(self.root / f"cgit-{i}").init()
             git.write_files(files)
-            git_best = min(git_best, timed(lambda g=git: g.add_commit("first commit"))[0])
+            git_best = min(git_best, timed(functools.partial(git.add_commit, "first commit"))[0])
         assert git is not None and result.commit is not None
         check_same_tree(git, result.commit.tree)
         self.row("first commit", best, "C git add+commit", git_best, "s", 1.0,
