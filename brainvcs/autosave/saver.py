@@ -1,0 +1,531 @@
+"""The Autosaver: a background thread that commits a live brain.
+
+Consistency: the brain is read only at quiescent points, always while holding
+:attr:`Autosaver.lock`. Methods wrapped by :meth:`Autosaver.hook` run holding
+it; code that changes the brain any other way must hold it too (or pass the
+brain's own lock as ``lock=``). The state is copied under the lock and
+encoded and written outside it, so the learning thread pays only for the copy.
+
+Cost: a Python thread competes with the learning thread for the GIL, so the
+saver keeps to a budget: a save (capture included) may take at most
+``max_overhead`` of the wall time, and when saves are slow the next one waits
+longer than ``every_seconds``. ``stop()`` and ``save_now()`` ignore the budget.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import inspect
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import BrainVCSError, UsageError
+from ..repo import CommitInfo, Repository
+from ..tensors import is_array
+from .target import AutosaveTarget
+
+log = logging.getLogger("brainvcs.autosave")
+
+#: Longest wait between retries of a failing save.
+MAX_RETRY_DELAY = 60.0
+
+
+def copy_state(value: Any) -> Any:
+    """A deep copy of a state (dicts, lists, tuples and arrays are new; scalars are shared)."""
+    if isinstance(value, dict):
+        return {key: copy_state(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_state(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(copy_state(item) for item in value)
+    if is_array(value):
+        return value.copy()
+    return value
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """One autosave commit that landed (the call returned: it is durable)."""
+
+    seq: int
+    commit: CommitInfo
+    branch: str
+    changes: int
+    reason: str
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A stable JSON-ready dict."""
+        return {"seq": self.seq, "commit": self.commit.to_json(), "branch": self.branch,
+                "changes": self.changes, "reason": self.reason, "seconds": self.seconds}
+
+
+@dataclass
+class _Waiter:
+    """Lets a caller wait for the save of one capture."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    result: SaveResult | None = None
+    error: BaseException | None = None
+
+    def finish(self, result: SaveResult | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self.done.set()
+
+
+@dataclass
+class _Capture:
+    state: Mapping[str, Any]
+    changes: int
+    reason: str
+    waiters: list[_Waiter]
+    seconds: float = 0.0  # spent reading (and copying) the state
+
+
+class Autosaver:
+    """Commits a live brain in a background thread; use as a context manager or start()/stop().
+
+    ``repo`` is a path or a :class:`Repository` (the thread opens its own
+    instance by path, since dulwich repositories are not thread-safe; an
+    in-memory repository is shared). ``brain`` is any object with
+    ``to_state()``, or a state mapping itself; ``get_state`` overrides how the
+    state is read. ``on_save(SaveResult)`` runs after each commit landed;
+    ``on_error(exc)`` after each failed save (also logged on the
+    ``brainvcs.autosave`` logger). A failed save is retried later with backoff;
+    the learning is still in memory, and the final save on :meth:`stop` raises
+    if it fails.
+
+    ``lock``: the lock held while the state is read (default: a new RLock,
+    :attr:`lock`); pass the brain's own if it has one. ``copy``: deep-copy the
+    state read (leave it on unless ``get_state``/``to_state`` already returns
+    a copy the brain will not touch). ``max_overhead``: the share of wall time
+    saves may take (None: no limit). ``save_at_exit``: stop (with a final
+    save) at interpreter exit. See ``docs/autosave.md``.
+    """
+
+    def __init__(self, repo: Repository | str | Path, brain: Any = None, *,
+                 get_state: Callable[[], Mapping[str, Any]] | None = None,
+                 every_seconds: float | None = 30.0, every_changes: int | None = None,
+                 branch: str | None = None, on_branch: bool = False,
+                 on_error: Callable[[BaseException], None] | None = None,
+                 on_save: Callable[[SaveResult], None] | None = None,
+                 message: str = "autosave", author: str | None = None,
+                 lock: Any = None, copy: bool = True, save_at_exit: bool = True,
+                 max_overhead: float | None = 0.05) -> None:
+        if every_seconds is not None and every_seconds <= 0:
+            raise UsageError(f"every_seconds must be positive, not {every_seconds}")
+        if max_overhead is not None and not 0 < max_overhead <= 1:
+            raise UsageError(f"max_overhead must be in (0, 1], not {max_overhead}")
+        if every_changes is not None and every_changes < 1:
+            raise UsageError(f"every_changes must be at least 1, not {every_changes}")
+        if not message.strip():
+            raise UsageError("empty autosave message")
+        self._get_state = _state_getter(brain, get_state)
+        self.every_seconds = every_seconds
+        self.every_changes = every_changes
+        self.message = message
+        self.author = author
+        self.on_error = on_error
+        self.on_save = on_save
+        self.copy = copy
+        self.save_at_exit = save_at_exit
+        self.max_overhead = max_overhead
+        #: Held while the brain is read; hooked methods run holding it.
+        self.lock: Any = lock if lock is not None else threading.RLock()
+        if isinstance(repo, Repository):
+            self._shared = repo if repo.gitdir is None else None
+            self._path = repo.gitdir
+            current = branch or repo.current_branch
+        else:
+            self._shared = None
+            with Repository.open(repo) as opened:
+                self._path = opened.gitdir
+                current = branch or opened.current_branch
+        if current is None:
+            raise UsageError("HEAD is detached: autosave needs a branch", "pass branch=NAME")
+        self.target = AutosaveTarget(current, on_branch=on_branch)
+        self._cond = threading.Condition()
+        self._changes = 0
+        self._pending: _Capture | None = None
+        self._inflight: _Capture | None = None
+        self._last_capture = time.monotonic()
+        self._hold_until = 0.0
+        self._failures = 0
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._hooks: list[tuple[Any, str, bool, Any]] = []
+        #: Number of autosave commits that landed.
+        self.saves = 0
+        self.last_save: SaveResult | None = None
+        #: Every failure reported, oldest first (at most the last 100).
+        self.errors: list[BaseException] = []
+
+    # Properties ----------------------------------------------------------------
+    @property
+    def branch(self) -> str:
+        """The branch the brain works on."""
+        return self.target.branch
+
+    @property
+    def autosave_branch(self) -> str:
+        """The branch autosaves land on."""
+        return self.target.autosave_branch
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread runs."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def pending_changes(self) -> int:
+        """Changes notified since the last capture."""
+        with self._cond:
+            return self._changes
+
+    # Life cycle ----------------------------------------------------------------
+    def start(self) -> Autosaver:
+        """Start the background thread (and the save at interpreter exit)."""
+        if self._thread is not None:
+            raise UsageError("this Autosaver was already started", "create a new Autosaver")
+        self._thread = threading.Thread(target=self._run, name=f"brainvcs-autosave:{self.autosave_branch}",
+                                        daemon=True)
+        with self._cond:
+            self._last_capture = time.monotonic()
+        self._thread.start()
+        if self.save_at_exit:
+            atexit.register(self._at_exit)
+        return self
+
+    def stop(self, *, save: bool = True, timeout: float | None = None) -> SaveResult | None:
+        """Restore hooked methods, save what changed since the last save, and stop the thread.
+
+        Returns the final save (None if nothing changed); raises its error if it failed.
+        """
+        self.unhook()
+        thread = self._thread
+        if thread is None or self._stopping:
+            return None
+        atexit.unregister(self._at_exit)
+        waiter = None
+        if save and self.pending_changes:
+            waiter = _Waiter()
+            self._capture("stop", waiter)
+        with self._cond:
+            if waiter is None:  # nothing new: report the outcome of the save still under way, if any
+                last = self._pending or self._inflight
+                if last is not None:
+                    waiter = _Waiter()
+                    last.waiters.append(waiter)
+            self._stopping = True
+            self._cond.notify_all()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise BrainVCSError(f"the autosave thread did not finish within {timeout:g}s",
+                                "its last save may still be running; the learning is still in memory")
+        if waiter is None:
+            return None
+        waiter.done.wait()
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.result
+
+    def __enter__(self) -> Autosaver:
+        if self._thread is None:
+            self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if exc_type is None:
+            self.stop()
+            return
+        try:
+            self.stop()
+        except Exception:  # already reported; do not hide the exception that ended the block
+            pass
+
+    def _at_exit(self) -> None:
+        try:
+            self.stop()
+        except Exception:  # reported by _report; nothing else can be done at exit
+            pass
+
+    # Changes -------------------------------------------------------------------
+    def notify_change(self, count: int = 1) -> None:
+        """Record that the brain changed (call at a point where its state is consistent).
+
+        When ``every_changes`` changes have accumulated, the state is captured
+        right here, on the caller's thread.
+        """
+        with self._cond:
+            was_clean = self._changes == 0
+            self._changes += count
+            enough = self.every_changes is not None and self._changes >= self.every_changes
+            due = enough and time.monotonic() >= self._hold_until and self.running and not self._stopping
+            if was_clean or (enough and not due):
+                # Wake the thread: the interval timer starts with the first change, and
+                # changes held back by the budget are captured there once it allows.
+                self._cond.notify_all()
+        if due:
+            self._capture("changes")
+
+    def save_now(self, timeout: float | None = None) -> SaveResult | None:
+        """Capture the state now and wait for its save; None if it equals the last save."""
+        waiter = _Waiter()
+        if not self.running or self._stopping:
+            repo = self._open()
+            try:
+                self._save(repo, self._take("now", [waiter]))
+            finally:
+                self._release(repo)
+        else:
+            self._capture("now", waiter)
+            if not waiter.done.wait(timeout):
+                raise BrainVCSError(f"the autosave did not finish within {timeout:g}s",
+                                    "it is still running in the background")
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.result
+
+    # Hooks -------------------------------------------------------------------------
+    def hook(self, obj: Any, *method_names: str) -> None:
+        """Wrap ``obj``'s learning methods: each call runs holding :attr:`lock` and counts as a change."""
+        if not method_names:
+            raise UsageError("hook() needs at least one method name")
+        for name in method_names:
+            original = getattr(obj, name, None)
+            if not callable(original):
+                raise UsageError(f"{type(obj).__name__} has no method {name!r} to hook")
+            if any(hooked is obj and hooked_name == name for hooked, hooked_name, _, _ in self._hooks):
+                raise UsageError(f"{type(obj).__name__}.{name} is already hooked")
+            # Never read obj.__dict__ to find out: on CPython 3.11+ that materialises the
+            # instance dict and slows every attribute access in the brain's hot loop (~7%).
+            from_class = (inspect.ismethod(original) and original.__self__ is obj
+                          and original.__func__ is getattr(getattr(type(obj), name, None), "__func__",
+                                                           getattr(type(obj), name, None)))
+            try:
+                setattr(obj, name, self._wrap(original))
+            except AttributeError:
+                raise UsageError(f"cannot hook {type(obj).__name__}.{name}: its instances take no new attributes",
+                                 "call notify_change() after each learning step instead") from None
+            self._hooks.append((obj, name, not from_class, None if from_class else original))
+
+    def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def hooked(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                result = original(*args, **kwargs)
+            # Outside the lock, so that a plain (non re-entrant) lock= works too.
+            self.notify_change()
+            return result
+
+        return hooked
+
+    def unhook(self) -> None:
+        """Put every hooked method back as it was."""
+        while self._hooks:
+            obj, name, had_own, previous = self._hooks.pop()
+            if had_own:
+                setattr(obj, name, previous)
+            else:
+                delattr(obj, name)
+
+    # Capturing (any thread) -------------------------------------------------------
+    def _take(self, reason: str, waiters: list[_Waiter], *, locked: bool = False) -> _Capture:
+        """Read the brain under the lock (``locked``: the caller holds it); changes are counted first."""
+        started = time.monotonic()
+        with self._cond:
+            changes, self._changes = self._changes, 0
+            self._last_capture = time.monotonic()
+        try:
+            if not locked:
+                self.lock.acquire()
+            try:
+                state = self._get_state()
+                if self.copy:
+                    state = copy_state(state)
+            finally:
+                if not locked:
+                    self.lock.release()
+        except BaseException:
+            with self._cond:
+                self._changes += changes
+            raise
+        return _Capture(state, changes, reason, waiters, time.monotonic() - started)
+
+    def _capture(self, reason: str, waiter: _Waiter | None = None, *, locked: bool = False) -> None:
+        waiters = [waiter] if waiter else []
+        try:
+            capture = self._take(reason, waiters, locked=locked)
+        except Exception as exc:
+            self._report(exc)
+            for w in waiters:
+                w.finish(error=exc)
+            return
+        with self._cond:
+            if self._pending is not None:  # not saved yet: the newer capture supersedes it
+                capture.changes += self._pending.changes
+                capture.seconds += self._pending.seconds
+                capture.waiters[:0] = self._pending.waiters
+            self._pending = capture
+            self._cond.notify_all()
+
+    # The background thread ----------------------------------------------------------
+    def _open(self) -> Repository:
+        if self._shared is not None:
+            return self._shared
+        assert self._path is not None
+        return Repository.open(self._path, search_parents=False)
+
+    def _release(self, repo: Repository) -> None:
+        if repo is not self._shared:
+            repo.close()
+
+    def _run(self) -> None:
+        repo: Repository | None = None
+        try:
+            while True:
+                capture = self._next()
+                if capture is None:
+                    return
+                if repo is None:
+                    try:
+                        repo = self._open()
+                    except Exception as exc:  # e.g. the repository was moved away: retried later
+                        self._failed(capture, exc)
+                        continue
+                if not self._save(repo, capture):
+                    # Reopen before the next attempt: nothing cached (packs another process
+                    # consolidated away, a half-read ref) can make the failure stick.
+                    self._release(repo)
+                    repo = None
+        finally:
+            if repo is not None:
+                self._release(repo)
+
+    def _next(self) -> _Capture | None:
+        """Wait for a capture to save (taking one when the interval is due); None when stopping."""
+        while True:
+            with self._cond:
+                while True:
+                    if self._pending is not None:
+                        capture, self._pending = self._pending, None
+                        self._inflight = capture
+                        return capture
+                    if self._stopping:
+                        return None
+                    now = time.monotonic()
+                    due_at = self._due_at()
+                    if due_at is not None and now >= due_at:
+                        break
+                    self._cond.wait(None if due_at is None else due_at - now)
+            # Outside the condition: the brain lock may be held by a learning step for a while.
+            if self._acquire_brain_lock():
+                try:
+                    self._capture("interval", locked=True)
+                finally:
+                    self.lock.release()
+
+    def _due_at(self) -> float | None:
+        """When the background thread should capture next (None: not until something changes)."""
+        if not self._changes:
+            return None
+        times = []
+        if self.every_seconds is not None:
+            times.append(self._last_capture + self.every_seconds)
+        if self.every_changes is not None and self._changes >= self.every_changes:
+            times.append(self._last_capture)  # due now; notify_change() waited for the budget
+        return max(min(times), self._hold_until) if times else None
+
+    def _acquire_brain_lock(self) -> bool:
+        # Poll, so that a stop() called by a thread holding the lock is not deadlocked.
+        while not self.lock.acquire(timeout=0.05):
+            if self._stopping:
+                return False
+        return True
+
+    def _failed(self, capture: _Capture, exc: BaseException) -> None:
+        with self._cond:
+            self._changes += capture.changes  # still unsaved: the next capture covers them
+            self._failures += 1
+            delay = min(MAX_RETRY_DELAY, (self.every_seconds or 1.0) * 2 ** (self._failures - 1))
+            self._hold_until = max(self._hold_until, time.monotonic() + delay)
+        self._report(exc)
+        self._finish(capture, error=exc)
+
+    def _finish(self, capture: _Capture, result: SaveResult | None = None,
+                error: BaseException | None = None) -> None:
+        # Under the condition, so stop() never attaches a waiter to a capture already finished.
+        with self._cond:
+            if self._inflight is capture:
+                self._inflight = None
+            waiters, capture.waiters = capture.waiters, []
+        for waiter in waiters:
+            waiter.finish(result, error)
+
+    def _save(self, repo: Repository, capture: _Capture) -> bool:
+        """Commit one capture; False if it failed (reported, and its changes counted as unsaved)."""
+        started = time.monotonic()
+        summary = f"{capture.changes} change(s) since the last autosave ({capture.reason})"
+        try:
+            result, seq = self.target.commit(repo, capture.state, self.message, summary=summary, author=self.author)
+        except Exception as exc:
+            self._throttle(capture.seconds + time.monotonic() - started)
+            self._failed(capture, exc)
+            return False
+        with self._cond:
+            self._failures = 0
+            self._hold_until = 0.0
+        self._throttle(capture.seconds + time.monotonic() - started)
+        saved = None
+        if result.changed:
+            assert result.commit is not None
+            saved = SaveResult(seq, result.commit, self.autosave_branch, capture.changes, capture.reason,
+                               time.monotonic() - started)
+            self.saves += 1
+            self.last_save = saved
+            if self.on_save is not None:
+                try:
+                    self.on_save(saved)
+                except Exception:
+                    log.exception("autosave on_save callback failed (the save itself landed)")
+        self._finish(capture, result=saved)
+        return True
+
+    def _throttle(self, cost: float) -> None:
+        # A save that cost ``cost`` seconds is followed by enough idle time to keep within the budget.
+        if self.max_overhead is not None:
+            with self._cond:
+                self._hold_until = max(self._hold_until, time.monotonic() + cost * (1 / self.max_overhead - 1))
+
+    def _report(self, exc: BaseException) -> None:
+        self.errors.append(exc)
+        del self.errors[:-100]
+        if isinstance(exc, BrainVCSError):
+            hint = f" (hint: {exc.hint})" if exc.hint else ""
+            log.error("autosave to %s failed: %s%s", self.autosave_branch, exc.message, hint)
+        else:
+            log.error("autosave to %s failed: %s: %s", self.autosave_branch, type(exc).__name__, exc,
+                      exc_info=exc)
+        if self.on_error is not None:
+            try:
+                self.on_error(exc)
+            except Exception:
+                log.exception("autosave on_error callback failed")
+
+
+def _state_getter(brain: Any, get_state: Callable[[], Mapping[str, Any]] | None) -> Callable[[], Mapping[str, Any]]:
+    if get_state is not None:
+        return get_state
+    to_state = getattr(brain, "to_state", None)
+    if callable(to_state):
+        return to_state  # type: ignore[no-any-return]
+    if isinstance(brain, Mapping):
+        return lambda: brain
+    raise UsageError(f"cannot read a state from {type(brain).__name__}",
+                     "pass an object with to_state(), a state dict, or get_state=callable")
