@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .errors import BrainVCSError, InvalidStateError, RefConflict
 from .repo import BranchInfo, CommitInfo, CommitResult, Repository, Status
+from . import adapters as _adapters  # noqa: F401,E402  (lets Repository.commit/checkout take live brains)
 
 __all__ = [
     "BrainVCSError",

@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import diffapi
 from .brains import LearnReport, ReferenceBrain, bundled_texts
+from .diff import render_text
+from .merge import api as merge_api
 from .errors import BrainVCSError, InvalidStateError, UsageError
 from .repo import CommitResult, Repository
 
@@ -115,6 +118,24 @@ def run_demo(directory: str | Path | None = None, *, echo: Callable[[str], None]
         v1 = load_reference_brain(repo, "v1")
         main = load_reference_brain(repo, "main")
         echo(f"  v1 knew {v1.vocabulary_size} words; main has learned {main.vocabulary_size - v1.vocabulary_size} more since")
+        echo("")
+        echo("What main learned since v1 (brainvcs diff v1 main --stat):")
+        for line in render_text(diffapi.diff(repo, "v1", "main"), stat=True).splitlines():
+            if line.strip() and not line.startswith(" "):  # the per-module lines, not every record
+                echo(f"  {line}")
+        branch = f"explore/{names[3]}"
+        echo("")
+        echo(f"Merging {branch} into main by meaning (brainvcs merge {branch}):")
+        plan = merge_api.merge(repo, branch, dry_run=True).plan
+        resolutions = {conflict.path: "ours" for conflict in plan.conflicts} if plan is not None else {}
+        for conflict in plan.conflicts if plan is not None else []:
+            echo(f"  conflict at {conflict.path}: ours {conflict.ours!r}, theirs {conflict.theirs!r} -> keeping ours")
+        merged = merge_api.merge(repo, branch, resolutions=resolutions)
+        assert merged.commit is not None and merged.commit.commit is not None
+        brain = load_reference_brain(repo, "main")
+        echo(f"  [main {merged.commit.commit.id[:7]}] merge commit with parents "
+             f"{' and '.join(p[:7] for p in merged.commit.commit.parents)}: {brain.vocabulary_size} words, "
+             f"word counts = base + both branches' counts")
         report = repo.verify()
         echo("")
         echo(f"verify: {report.commits} commits, {report.objects} objects read, "

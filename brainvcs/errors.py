@@ -7,6 +7,8 @@ classes to exit codes in exactly one place (``brainvcs.cli._exit_code_for``).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BrainVCSError(Exception):
     """Root of every error brainvcs raises on purpose."""
@@ -143,6 +145,59 @@ class UnsupportedFormatError(BrainVCSError):
     """A snapshot written by a newer (or unknown) brainvcs format version."""
 
     exit_code = 6
+
+
+class RemoteError(BrainVCSError):
+    """A remote cannot be reached or used: network error, unknown host, missing repository.
+
+    Messages show URLs with any password redacted (``https://user:***@host/...``).
+    """
+
+    exit_code = 10
+
+
+class AuthenticationError(RemoteError):
+    """A remote refused the credentials (or none were found); no secret is ever in the message."""
+
+    exit_code = 11
+
+
+class PushRejectedError(RemoteError):
+    """A push was refused for at least one ref; no remote-tracking ref moved for a refused one.
+
+    ``rejected`` maps each refused remote ref to its reason (``non-fast-forward``,
+    ``fetch first``, or the server's words such as ``pre-receive hook declined``);
+    ``result`` is the full per-ref ``PushResult`` (refs accepted in the same push included).
+    """
+
+    exit_code = 12
+
+    def __init__(self, message: str, hint: str | None = None, *, rejected: dict[str, str] | None = None,
+                 result: object = None) -> None:
+        super().__init__(message, hint)
+        self.rejected = dict(rejected or {})
+        self.result = result
+
+
+class MergeConflictError(BrainVCSError):
+    """A merge stopped on values both sides changed in ways no strategy settles; no ref moved.
+
+    ``conflicts`` holds the ``brainvcs.merge.Conflict`` records (path, base,
+    ours, theirs, reason) so callers can show or resolve them. Exit code 13:
+    10-12 belong to the remote errors.
+    """
+
+    exit_code = 13
+
+    def __init__(self, conflicts: list[Any], hint: str | None = None) -> None:
+        paths = [str(getattr(c, "path", c)) for c in conflicts]
+        shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        super().__init__(
+            f"merge stopped by {len(paths)} conflict(s): {shown}; no branch was changed",
+            hint or "settle each with --resolve PATH=ours|theirs|base|JSON (or --strategy ours|theirs "
+                    "for all of them) and run the merge again; docs/merge.md explains the strategies",
+        )
+        self.conflicts = list(conflicts)
 
 
 class StorageFullError(BrainVCSError):

@@ -9,14 +9,16 @@ got there first.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dulwich.errors import PackedRefsException
+from dulwich.file import FileLocked
 from dulwich.refs import RefsContainer, SymrefLoop, check_ref_format
 
-from .errors import CorruptObjectError, InvalidRefNameError, RefConflict, RevisionNotFoundError
+from .errors import CorruptObjectError, InvalidRefNameError, LockHeldError, RefConflict, RevisionNotFoundError
 from .store import ObjectId, oid
 
 HEAD = "HEAD"
@@ -75,6 +77,20 @@ def _utf8(name: bytes) -> bool:
 def _damaged(what: str, detail: str) -> CorruptObjectError:
     return CorruptObjectError(f"{what} cannot be read: its ref file or packed-refs is damaged ({detail[:120]})",
                               "run `git fsck`; repair the ref with `git update-ref` or restore it from a clone")
+
+
+@contextmanager
+def _ref_lock_errors(ref: str) -> Iterator[None]:
+    """Turn dulwich's FileLocked (a ``<ref>.lock`` file exists) into a LockHeldError naming the file."""
+    try:
+        yield
+    except FileLocked as exc:
+        lock = exc.lockfilename.decode("utf-8", "replace") if isinstance(exc.lockfilename, bytes) \
+            else str(exc.lockfilename)
+        raise LockHeldError(
+            f"{ref} is locked by another git process ({os.path.basename(lock)} exists); it was not changed",
+            f"wait for that process to finish; if none is running, the lock is stale: remove {lock} "
+            "(brainvcs removes ref locks older than a few seconds on its next commit)") from None
 
 
 class RefStore:
@@ -147,29 +163,46 @@ class RefStore:
     # Moving ------------------------------------------------------------------
     def move(self, ref: str, expected: ObjectId | None, new: ObjectId, message: str) -> None:
         """Point ``ref`` at ``new`` if it currently points at ``expected`` (None: must not exist)."""
-        if expected is None:
-            ok = self._refs.add_if_new(_b(ref), _b(new), message=_b(message))
-        else:
-            ok = self._refs.set_if_equals(_b(ref), _b(expected), _b(new), message=_b(message))
+        with _ref_lock_errors(ref):
+            if expected is None:
+                ok = self._refs.add_if_new(_b(ref), _b(new), message=_b(message))
+            else:
+                ok = self._refs.set_if_equals(_b(ref), _b(expected), _b(new), message=_b(message))
         if not ok:
             raise RefConflict(ref, expected, self.get(ref))
 
     def delete(self, ref: str, expected: ObjectId) -> None:
         """Remove ``ref`` if it still points at ``expected``."""
-        if not self._refs.remove_if_equals(_b(ref), _b(expected)):
+        with _ref_lock_errors(ref):
+            removed = self._refs.remove_if_equals(_b(ref), _b(expected))
+        if not removed:
             actual = self.get(ref)
             if actual is None:
                 raise RevisionNotFoundError(f"{ref} does not exist")
             raise RefConflict(ref, expected, actual)
+        self._drop_reflog(ref)
+
+    def _drop_reflog(self, ref: str) -> None:
+        # As `git branch -D` does: a deleted ref's reflog goes too, or it would keep
+        # the ref's commits alive through gc (reflog entries are gc roots) forever.
+        base = getattr(self._refs, "path", None)
+        if not isinstance(base, bytes):
+            return  # a memory repository keeps no reflog files
+        try:
+            os.remove(os.path.join(os.fsdecode(base), "logs", ref))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            pass
 
     def set_head_branch(self, branch: str) -> None:
         """Make HEAD a symbolic ref to ``refs/heads/<branch>``."""
-        self._refs.set_symbolic_ref(b"HEAD", _b(BRANCH_PREFIX + branch))
+        with _ref_lock_errors(HEAD):
+            self._refs.set_symbolic_ref(b"HEAD", _b(BRANCH_PREFIX + branch))
 
     def detach_head(self, commit: ObjectId) -> None:
         """Point HEAD directly at a commit."""
-        self._refs.remove_if_equals(b"HEAD", None)
-        self._refs.add_if_new(b"HEAD", _b(commit))
+        with _ref_lock_errors(HEAD):
+            self._refs.remove_if_equals(b"HEAD", None)
+            self._refs.add_if_new(b"HEAD", _b(commit))
 
     def head_ref(self) -> str:
         """The ref a commit on HEAD updates: the branch ref, or HEAD when detached."""

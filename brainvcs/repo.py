@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,13 +21,14 @@ from dulwich.repo import MemoryRepo, Repo
 
 from . import layout
 from .canonical import Blake3Digest
+from .diff import summarize_snapshots
 from .errors import (BrainVCSError, EmptyRepositoryError, IntegrityError, NotABrainCommitError, NotARepositoryError,
                      RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
 from .gc import GcReport, collect_garbage, consolidate
 from .lock import RepositoryLock, clear_stale_ref_locks
 from .refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
 from .packs import PackReader
-from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, now, oid,
+from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, find_objects, now, oid,
                     parse_trailers, read_commit, read_object)
 from .verify import VerifyReport, verify_commits
 
@@ -147,6 +148,7 @@ class Repository:
         self.lock = RepositoryLock(gitdir) if gitdir is not None else None
         self.last_read: GitTreeReader | None = None
         self._packs: PackReader | None = None
+        self._last_snapshot: tuple[str, ObjectId, layout.Snapshot] | None = None
 
     @property
     def packs(self) -> PackReader | None:
@@ -253,12 +255,14 @@ class Repository:
             if op[0] == "~":
                 for _ in range(count):
                     if not parents:
-                        raise RevisionNotFoundError(f"{rev}: history is not that long")
+                        raise RevisionNotFoundError(f"{rev}: history is not that long",
+                                                    "see how far it goes with `brainvcs log --oneline`")
                     commit = oid(parents[0])
                     parents = read_commit(self.objects, commit).parents
             elif count:
                 if count > len(parents):
-                    raise RevisionNotFoundError(f"{rev}: commit {commit[:12]} has no parent {count}")
+                    raise RevisionNotFoundError(f"{rev}: commit {commit[:12]} has no parent {count}",
+                                                "^N picks the Nth parent of a merge; see `brainvcs log`")
                 commit = oid(parents[count - 1])
         return commit
 
@@ -276,8 +280,7 @@ class Repository:
                 if sha is not None:
                     return self._peel(sha, rev)
         if _HEX.match(base):
-            matches = {oid(s) for s in self.objects.iter_prefix(base.encode("ascii"))} if len(base) < 40 else (
-                {ObjectId(base)} if base.encode() in self.objects else set())
+            matches = find_objects(self.objects, base, rev)
             commits = [m for m in matches if isinstance(read_object(self.objects, m, rev), (Commit, Tag))]
             if len(commits) == 1:
                 return self._peel(commits[0], rev)
@@ -320,7 +323,8 @@ class Repository:
     def commit(self, state: Mapping[str, Any], message: str, *, author: str | None = None,
                branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
                expected_head: Any = _UNSET, trailers: Mapping[str, str] | None = None,
-               timestamp: int | None = None, summary: str | None = None) -> CommitResult:
+               timestamp: int | None = None, summary: str | None = None,
+               changed: Iterable[str | tuple[str, ...]] | None = None) -> CommitResult:
         """Snapshot ``state`` as a new commit on ``branch`` (default: the current branch).
 
         Refused with InvalidStateError (naming the path) if the state cannot be
@@ -329,6 +333,12 @@ class Repository:
         ``changed`` is False. ``expected_head`` (a commit id or None for "branch
         must not exist") makes the ref move conditional on that value instead
         of on the tip read here. ``parents`` overrides the parent list (merges).
+
+        ``changed`` lists the paths (key tuples or dotted strings) that may
+        differ from the state this Repository object last committed on that
+        branch; only they are re-encoded (see :mod:`brainvcs.incremental`). It
+        is a promise: a difference outside them would not be recorded. Without
+        a matching previous commit in this process it is ignored.
         """
         if not message.strip():
             raise UsageError("empty commit message", "pass -m MESSAGE")
@@ -338,7 +348,12 @@ class Repository:
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
             state, trailers = object_hook.to_state(state, trailers)
-        snapshot = layout.build(state)
+        base = None
+        if changed is not None and self._last_snapshot is not None:
+            last_ref, last_commit, last = self._last_snapshot
+            if last_ref == ref and last_commit == self.refs.get(ref):
+                base = last
+        snapshot = layout.build(state, base=base, changed=changed if base is not None else None)
         with self.writing():
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
@@ -353,7 +368,11 @@ class Repository:
             tree_id = writer.add_tree(snapshot.tree)
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
+                self._last_snapshot = (ref, expected, snapshot)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
+            if summary is None:  # the learning summary, so `git log` on any host tells the story
+                parent = self.reader(parent_ids[0]) if parent_ids else None
+                summary = summarize_snapshots(parent, layout.MemoryTreeReader(snapshot.tree))
             commit = self._make_commit(tree_id, parent_ids, message, author, snapshot.fingerprint,
                                        trailers, timestamp, summary)
             writer.add_commit(commit)
@@ -362,6 +381,8 @@ class Repository:
                 clear_stale_ref_locks(self.gitdir)
             self.refs.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
             consolidate(self.objects)
+            # Kept for the next commit's `changed=`: its unchanged directories are shared, not rebuilt.
+            self._last_snapshot = (ref, oid(commit.id), snapshot)
         return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, written, True)
 
     def _branch_ref(self, branch: str | None) -> str:
@@ -426,6 +447,14 @@ class Repository:
         self.last_read = reader
         return state
 
+    @property
+    def shallow(self) -> frozenset[bytes]:
+        """Commits whose parents a shallow clone does not have (``.git/shallow``)."""
+        try:
+            return frozenset(self._git.get_shallow())
+        except (AttributeError, OSError):
+            return frozenset()
+
     def log(self, rev: str = HEAD, *, max_count: int | None = None, first_parent: bool = False) -> list[CommitInfo]:
         """Commits reachable from ``rev``, newest first."""
         return list(self.iter_log(rev, max_count=max_count, first_parent=first_parent))
@@ -436,6 +465,7 @@ class Repository:
         if max_count is not None and max_count <= 0:
             return
         start = read_commit(self.objects, self.resolve(rev))
+        shallow = self.shallow
         heap: list[tuple[int, int, bytes]] = [(-start.commit_time, 0, start.id)]
         seen = {start.id}
         counter = 1
@@ -448,6 +478,8 @@ class Repository:
             if max_count is not None and emitted >= max_count:
                 return
             parents = commit.parents[:1] if first_parent else commit.parents
+            if commit.id in shallow:
+                parents = []  # a shallow clone's history stops here
             for parent in parents:
                 if parent not in seen:
                     seen.add(parent)
@@ -497,6 +529,7 @@ class Repository:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether commit ``ancestor`` is reachable from ``descendant`` (or equal)."""
         target = ancestor.encode("ascii")
+        shallow = self.shallow
         stack = [descendant.encode("ascii")]
         seen: set[bytes] = set()
         while stack:
@@ -506,7 +539,8 @@ class Repository:
             if sha in seen:
                 continue
             seen.add(sha)
-            stack.extend(read_commit(self.objects, sha).parents)
+            if sha not in shallow:
+                stack.extend(read_commit(self.objects, sha).parents)
         return False
 
     def switch(self, name: str, *, create: bool = False, start: str = HEAD) -> BranchInfo:
@@ -589,7 +623,7 @@ class Repository:
     def verify(self, rev: str | None = None) -> VerifyReport:
         """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.verify`."""
         heads = [self.resolve(rev)] if rev is not None else self._heads()
-        return verify_commits(self.objects, heads)
+        return verify_commits(self.objects, heads, self.shallow)
 
     def gc(self, *, prune: bool = True) -> GcReport:
         """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`."""

@@ -223,8 +223,12 @@ def check_pack_files(store: BaseObjectStore) -> list[str]:
     return problems
 
 
-def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId]) -> VerifyReport:
-    """Verify the pack files, every commit reachable from ``heads`` and the snapshot of each."""
+def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId],
+                   shallow: frozenset[bytes] = frozenset()) -> VerifyReport:
+    """Verify the pack files, every commit reachable from ``heads`` and the snapshot of each.
+
+    Parents of ``shallow`` commits (the cut of a ``clone --depth``) are not followed.
+    """
     verifier = _Verifier(store)
     for problem in check_pack_files(store):
         verifier.problem(problem)
@@ -244,7 +248,8 @@ def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId]) -> VerifyR
             seen.add(commit.id)
         verifier.report.commits += 1
         verifier.snapshot(commit)
-        stack.extend(commit.parents)
+        if commit.id not in shallow:
+            stack.extend(commit.parents)
     return verifier.report
 
 

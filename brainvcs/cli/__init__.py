@@ -21,6 +21,12 @@ from .core import checkout, commit, export, init, log, show, status
 from .maint import gc, verify
 from .refcmds import branch, switch, tag
 from .braincmds import demo, learn
+from .importcmds import import_
+from .querycmds import history, stats
+from .autosavecmds import squash, watch
+from .remotecmds import clone, fetch, ls_remote, pull, push, remote, sync
+from .mergecmds import merge, merge_driver, reseal
+from .diffcmds import diff, git_diff_driver, git_setup, git_textconv
 
 
 class _Group(click.Group):
@@ -88,6 +94,25 @@ COMMANDS: list[click.Command] = [
     gc,
     learn,
     demo,
+    import_,
+    history,
+    stats,
+    watch,
+    squash,
+    remote,
+    clone,
+    fetch,
+    pull,
+    push,
+    ls_remote,
+    sync,
+    merge,
+    reseal,
+    merge_driver,
+    diff,
+    git_setup,
+    git_diff_driver,
+    git_textconv,
 ]
 for command in COMMANDS:
     main.add_command(command)

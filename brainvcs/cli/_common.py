@@ -24,6 +24,11 @@ Exit status:
   7    ref conflict: another writer moved the branch first (nothing changed)
   8    the repository is locked by another live process
   9    corruption found (missing object, digest mismatch) or verify failed
+  10   a remote cannot be reached or used
+  11   a remote refused the credentials
+  12   a push was rejected (fetch, merge, push again)
+  13   a merge stopped on conflicts (no branch changed)
+  14   the disk refused a write (full, over quota, read-only): nothing changed
   70   internal error (a bug: rerun with BRAINVCS_DEBUG=1)
   130  interrupted
 """

@@ -10,6 +10,7 @@ import click
 from .. import statefile
 from ..repo import Repository
 from ._common import decorations, emit_json, json_option, print_commit, with_repo
+from .diffcmds import commit_diff_json, print_commit_diff
 
 
 @click.command()
@@ -75,17 +76,31 @@ def commit(repo: Repository, state_path: str | None, message: str, reference: bo
 @click.option("--max-count", "-n", type=click.IntRange(min=0), default=None, help="Show at most N commits.")
 @click.option("--oneline", is_flag=True, help="One line per commit.")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges.")
+@click.option("--learned", metavar="WORD", default=None,
+              help="Show only the commit where WORD first appeared in language_module.word_frequency.")
+@click.option("--stat", is_flag=True, help="After each commit, what it changed against its first parent.")
 @json_option
 @with_repo
-def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, as_json: bool) -> None:
+def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, learned: str | None,
+        stat: bool, as_json: bool) -> None:
     """Show the commit history reachable from REV (default HEAD), newest first."""
-    commits = repo.log(rev, max_count=max_count, first_parent=first_parent)
+    if learned is not None:
+        from ..query import DEFAULT_LEARNED_MAP, first_learned
+
+        found = first_learned(repo, DEFAULT_LEARNED_MAP, learned, rev)
+        commits = [found] if found is not None else []
+        if found is None and not as_json:
+            click.echo(f"{learned!r} was never learned in the history of {rev}", err=True)
+    else:
+        commits = repo.log(rev, max_count=max_count, first_parent=first_parent)
     if as_json:
-        emit_json([c.to_json() for c in commits])
+        emit_json([dict(c.to_json(), diff=commit_diff_json(repo, c.id)) if stat else c.to_json() for c in commits])
         return
     labels = decorations(repo)
     for info in commits:
         print_commit(info, labels.get(info.id), oneline=oneline)
+        if stat:
+            print_commit_diff(repo, info.id, stat=True)
 
 
 @click.command()
@@ -93,16 +108,18 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
 @json_option
 @with_repo
 def show(repo: Repository, rev: str, as_json: bool) -> None:
-    """Show a commit: its message and the modules of its snapshot."""
+    """Show a commit: its message, the modules of its snapshot, and its diff against its parent."""
     info = repo.commit_info(rev)
     manifest = repo.manifest(info.id)
     if as_json:
-        emit_json({"commit": info.to_json(), "manifest": manifest})
+        emit_json({"commit": info.to_json(), "manifest": manifest, "diff": commit_diff_json(repo, info.id)})
         return
     print_commit(info, decorations(repo).get(info.id))
     click.echo(f"fingerprint {manifest['fingerprint']}")
     for name, module in sorted(manifest["modules"].items()):
         click.echo(f"  {name:<28} {module['kind']:<6} {module['digest'][:16]}")
+    click.echo("")
+    print_commit_diff(repo, info.id)
 
 
 def _write_out(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
@@ -146,10 +163,25 @@ def checkout(repo: Repository, rev: str, output: str | None, modules: tuple[str,
 
 @click.command()
 @_checkout_options
+@click.option("--format", "format_", type=click.Choice(["state", "seed-json"]), default="state", show_default=True,
+              help="state: a brainvcs state file; seed-json: the seed's BrainStateSerializer JSON.")
 @with_repo
 def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
-           as_json: bool) -> None:
-    """Export the state at REV as a JSON state file (same as `checkout`)."""
+           as_json: bool, format_: str) -> None:
+    """Export the state at REV as a JSON state file (same as `checkout`), or in the seed's JSON format."""
+    if format_ == "seed-json":
+        from ..importexport import export_seed_json, seed_json_text
+
+        if modules or split:
+            raise click.UsageError("--module and --split do not apply to --format seed-json")
+        document = export_seed_json(repo, rev, output)
+        if output is None:
+            click.echo(seed_json_text(document), nl=False)
+        elif as_json:
+            emit_json({"rev": repo.resolve(rev), "files": [output], "format": "seed-json"})
+        else:
+            click.echo(f"wrote the seed JSON of {repo.resolve(rev)[:7]} to {output}", err=True)
+        return
     _write_out(repo, rev, output, modules, split, as_json)
 
 

@@ -18,7 +18,7 @@ from ..errors import RefExistsError, UsageError
 from ..refs import BRANCH_PREFIX, REMOTE_PREFIX, check_ref_name
 from ..repo import Repository
 from .credentials import sources_hint
-from .urls import RemoteURL, parse_url, redact_url
+from .urls import RemoteURL, parse_url, redact_text, redact_url
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -96,8 +96,10 @@ def remote_get(repo: Repository, name: str) -> Remote:
     _require_disk(repo)
     remote = _read(_config(repo), name)
     if remote is None:
-        raise UsageError(f"no remote named {name!r}",
-                         f"add it with `brainvcs remote add {name} URL` (see `brainvcs remote -v`)")
+        shown = redact_text(name)  # a URL typed where a name belongs may carry a password
+        raise UsageError(f"no remote named {shown!r}",
+                         f"add it with `brainvcs remote add {shown if shown == name else 'NAME'} URL` "
+                         "(see `brainvcs remote -v`)")
     return remote
 
 

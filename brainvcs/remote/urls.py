@@ -157,7 +157,8 @@ def _parse_with_scheme(raw: str, scheme: str) -> RemoteURL:
     try:
         port = parts.port
     except ValueError:
-        raise UsageError(f"remote URL {redact_text(raw)} has an invalid port") from None
+        raise UsageError(f"remote URL {redact_text(raw)} has an invalid port",
+                         "a port is a number from 1 to 65535, e.g. https://host:8443/repo.git") from None
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     path = unquote(parts.path)

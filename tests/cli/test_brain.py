@@ -88,15 +88,30 @@ def test_demo(tmp_path: Path) -> None:
         assert branches == {"main", f"explore/{names[3]}"}
         assert repo.current_branch == "main"
         all_commits = {c.id for b in branches for c in repo.log(b)}
-        assert len(all_commits) >= 4
-        assert len(repo.log("main")) == 3
-        assert repo.tags() == {"v1": repo.resolve("main~1")}
+        assert len(all_commits) == 5
+        # main: gardening, music (v1), programming, then the merge of the branch's sea text
+        merge = repo.commit_info("main")
+        assert len(merge.parents) == 2
+        assert merge.parents[1] == repo.resolve(f"explore/{names[3]}")
+        assert len(repo.log("main")) == 5
+        assert repo.tags() == {"v1": repo.resolve("main~2")}
         report = repo.verify()
         assert report.ok and report.commits == len(all_commits)
         main_brain = ReferenceBrain.from_state(repo.checkout("main"))
+        sea_brain = ReferenceBrain.from_state(repo.checkout(f"explore/{names[3]}"))
         v1_brain = ReferenceBrain.from_state(repo.checkout("v1"))
-        assert main_brain.vocabulary_size > v1_brain.vocabulary_size
+        before_merge = ReferenceBrain.from_state(repo.checkout("main^1"))
+        assert main_brain.vocabulary_size > before_merge.vocabulary_size > v1_brain.vocabulary_size
+        # the merge keeps both sides' words, and counts add up: base + both deltas
+        main_freq = repo.checkout("main")["language_module"]["word_frequency"]
+        ours = repo.checkout("main^1")["language_module"]["word_frequency"]
+        theirs = repo.checkout("main^2")["language_module"]["word_frequency"]
+        base = repo.checkout("v1")["language_module"]["word_frequency"]
+        for word in set(ours) | set(theirs):
+            assert main_freq[word] == ours.get(word, 0) + theirs.get(word, 0) - base.get(word, 0)
+        assert sea_brain.vocabulary_size < main_brain.vocabulary_size
         assert f"v1 knew {v1_brain.vocabulary_size} words" in result.output
+        assert "conflict at cognitive_metrics.attention_focus.primary_focus" in result.output
     # The demo is deterministic: a second run yields the same snapshots.
     again = tmp_path / "again"
     assert run_cli("demo", again).exit_code == 0

@@ -94,7 +94,7 @@ def test_git_log_lists_every_commit(env: Env, demo: Path) -> None:
     with Repository.open(demo) as repo:
         commits = brainvcs_commits(repo)
         main_log = [c.id for c in repo.log("main")]
-    assert len(commits) == 4
+    assert len(commits) == 5  # four learning commits and the merge of the branch
     full = env.git("--git-dir", demo, "log", "--format=%H", "--all").stdout.split()
     assert sorted(full) == sorted(commits)
     oneline = env.git("--git-dir", demo, "log", "--oneline", "--all").stdout
@@ -183,7 +183,7 @@ def test_python_dash_m_brainvcs(env: Env, demo: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "brainvcs", "log", "--oneline", "-C", str(demo)], env=env.env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()) == 3
+    assert len(result.stdout.splitlines()) == 5
     missing = subprocess.run([sys.executable, "-m", "brainvcs", "log", "-C", str(demo), "nope"], env=env.env,
                              capture_output=True, text=True)
     assert missing.returncode == 5
