@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
-from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree
+from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree, hex_to_sha
 from dulwich.pack import deltify_pack_objects, write_pack_data
 
 from .errors import CorruptObjectError
+from .packs import PackReader, write_pack
 from .store import _fsync_dir, find_objects, pack_count, read_object
 
 #: Consolidate once a repository has more packs than this.
@@ -116,9 +119,9 @@ def _write_deltified(store: DiskObjectStore, objects: list[tuple[ShaFile, bytes 
     if not objects:
         return None
     if not deltify:
-        plain = store.add_objects([(obj, None) for obj, _ in objects])
-        _fsync_dir(str(store.pack_dir))
-        return plain.name() if plain is not None else None
+        # Our own writer: dulwich's add_objects re-inflates every object to index the pack.
+        base = write_pack(str(store.pack_dir), [obj for obj, _ in objects])
+        return os.path.basename(base)[len("pack-"):].encode("ascii")
     f, commit, abort = store.add_pack()
     try:
         # dulwich sorts by (type, path): a None path beside a bytes path of the same type
@@ -221,6 +224,13 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
         for sha in loose:
             keep.setdefault(sha, None)
     everything = {sha for pack in old_packs for sha in _ids_in(pack)} | set(loose)
+    if prune and deltify and _git_repack(store):
+        # C git's delta search is orders of magnitude faster than dulwich's
+        # (which costs 5-50 ms per pair of blobs) and packs tighter; it keeps
+        # exactly what we keep: everything reachable from refs, HEAD and reflogs.
+        store._update_pack_cache()
+        return GcReport(before_packs, pack_count(store), len(keep), len(everything - set(keep)),
+                        before_bytes, _pack_bytes(store) + _loose_bytes(store), len(temporary))
     objects = [(read_object(store, sha, "gc"), path) for sha, path in keep.items()]
     written = _write_deltified(store, objects, deltify=deltify)
     store._update_pack_cache()
@@ -232,6 +242,23 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
     store._update_pack_cache()
     return GcReport(before_packs, pack_count(store), len(keep), len(everything - set(keep)),
                     before_bytes, _pack_bytes(store) + _loose_bytes(store), len(temporary))
+
+
+def _git_repack(store: DiskObjectStore) -> bool:
+    """Repack with C git when it is installed; False (nothing done) when it is not or it fails."""
+    git = shutil.which("git")
+    if git is None or os.environ.get("BRAINVCS_GC_NO_GIT"):
+        return False
+    gitdir = os.path.dirname(os.path.abspath(str(store.path)))
+    env = {**os.environ, "GIT_DIR": gitdir}
+    env.pop("GIT_WORK_TREE", None)
+    try:
+        for args in (["repack", "-a", "-d", "-f", "-q", "--window=50", "--depth=50"], ["prune", "--expire=now"]):
+            subprocess.run([git, "--git-dir", gitdir, *args], env=env, check=True, capture_output=True,
+                           timeout=3600)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
 
 
 def consolidate(store: Any, *, limit: int | None = None, merge: int | None = None) -> bool:
@@ -247,12 +274,21 @@ def consolidate(store: Any, *, limit: int | None = None, merge: int | None = Non
     packs = sorted(store.packs, key=lambda p: os.path.getsize(p._data_path))[:merge]
     seen: set[bytes] = set()
     objects: list[tuple[ShaFile, bytes | None]] = []
-    for pack in packs:
-        for sha in pack:
-            if sha not in seen:
+    # Read through our pack reader: dulwich's per-object path costs ~100 us, and a
+    # consolidation inside a commit must stay short.
+    reader = PackReader(str(store.pack_dir))
+    try:
+        for pack in packs:
+            for sha in _ids_in(pack):
+                if sha in seen:
+                    continue
                 seen.add(sha)
-                obj = read_object(store, sha, "consolidate")
-                objects.append((obj, _hint(obj)))
+                raw = reader.read(hex_to_sha(sha))
+                obj = (ShaFile.from_raw_string(raw[0], raw[1], sha=sha) if raw is not None
+                       else read_object(store, sha, "consolidate"))
+                objects.append((obj, None))
+    finally:
+        reader.close()
     written = _write_deltified(store, objects, deltify=False)  # see the module docstring
     store._update_pack_cache()
     for pack in packs:
