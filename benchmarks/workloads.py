@@ -61,12 +61,12 @@ def _next_step(state: State) -> int:
     return int(state["cognitive_metrics"]["step"]) + 1
 
 
-def one_learning_step(state: State) -> None:
-    """Mutate ``state`` like one learning step (episodic memory kept at its current length)."""
+def one_learning_step(state: State) -> list[tuple[str, ...]]:
+    """Mutate ``state`` like one learning step (episodic memory kept at its current length); return the changed paths."""
     episodic = state["memory_module"]["episodic_memory"]
-    learning_step(state, step=_next_step(state), max_memories=len(episodic))
+    return learning_step(state, step=_next_step(state), max_memories=len(episodic))
 
 
-def one_percent(state: State) -> None:
-    """Change 1% of the words and neurons of ``state``."""
-    change_fraction(state, 0.01, step=_next_step(state))
+def one_percent(state: State) -> list[tuple[str, ...]]:
+    """Change 1% of the words and neurons of ``state``; return the changed paths."""
+    return change_fraction(state, 0.01, step=_next_step(state))
