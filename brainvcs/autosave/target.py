@@ -10,6 +10,7 @@ from ..errors import RefConflict
 from ..refs import BRANCH_PREFIX, check_ref_name
 from ..repo import CommitInfo, CommitResult, Repository
 from ..store import ObjectId
+from ..packs import fsync_dir
 
 SOURCE_TRAILER = "Brain-Source"
 SEQ_TRAILER = "Brain-Autosave-Seq"
@@ -72,7 +73,7 @@ class AutosaveTarget:
             if result.changed and repo.gitdir is not None:
                 # The ref file was fsynced and renamed into place; the rename is durable
                 # only once its directory is synced too. Only then is the save acknowledged.
-                _fsync_dir(os.path.dirname(os.path.join(repo.gitdir, self.ref)))
+                fsync_dir(os.path.dirname(os.path.join(repo.gitdir, self.ref)))
         self._known = self._session_started = True
         if result.changed:
             assert result.commit is not None
@@ -98,19 +99,6 @@ class AutosaveTarget:
             repo.refs.move(self.ref, auto_tip, src_tip, f"autosave: fast-forward to {self.branch}")
             return src_tip, None
         return auto_tip, [auto_tip, src_tip]
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot sync a directory; the data itself was synced
-    finally:
-        os.close(fd)
 
 
 def _last_seq(repo: Repository, start: ObjectId | None) -> int:

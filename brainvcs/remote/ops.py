@@ -39,6 +39,7 @@ from .config import (Remote, remote_add, remote_get, remote_list, remote_remove,
 from .progress import ProgressFn, TransferMeter, from_dulwich
 from .push import PushRefResult, PushResult, is_ancestor, push_refs
 from .urls import RemoteURL, directory_name, parse_url
+from ..packs import fsync_dir
 
 __all__ = [
     "FetchResult", "LsRemoteResult", "PullResult", "PushRefResult", "PushResult", "RefUpdate", "Remote",
@@ -160,20 +161,6 @@ def _cwd(repo: Repository | None) -> str | None:
     return str(repo.gitdir) if repo is not None and repo.gitdir is not None else None
 
 
-def _fsync_dir(path: str) -> None:
-    # The received pack was renamed into place; that rename is durable once the directory is synced.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class _PackSink:
     """Receives a pack from the wire into a spooled file, counting bytes and objects for progress."""
 
@@ -224,7 +211,7 @@ def _fetch_objects(repo: Repository, url: RemoteURL, *, depth: int | None,
                 sink.file.seek(0)
                 store.add_thin_pack(sink.file.read, None)
                 if directory is not None:
-                    _fsync_dir(os.path.join(directory, "pack"))
+                    fsync_dir(os.path.join(directory, "pack"))
             sink.meter.objects = sink.meter.total or 0
             sink.meter.finish()
         finally:
