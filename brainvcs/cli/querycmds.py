@@ -21,7 +21,7 @@ def _compact(value: object) -> str:
 @json_option
 @with_repo
 def history(repo: Repository, path: str, rev_range: str, changes_only: bool, as_json: bool) -> None:
-    """Show the value of PATH (e.g. language_module.word_frequency.hello) at each commit, oldest first.
+    """Show the value of PATH (such as language_module.word_frequency.hello) at each commit, oldest first.
 
     RANGE is REV (default HEAD) or A..B (commits of B that A does not have).
     List items are written [3], odd keys ["like.this"]. Only the shard that
