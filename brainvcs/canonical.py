@@ -35,6 +35,8 @@ Blake3Digest = NewType("Blake3Digest", str)
 MAX_DEPTH = 128
 INT_MIN = -(2**63)
 INT_MAX = 2**64 - 1
+#: Outputs shorter than this are copied to an exact-size bytes object (see encode).
+_TIGHT_COPY_LIMIT = 1 << 20
 #: Dict key reserved for tensor descriptors (see docs/format.md §4).
 TENSOR_KEY = "$tensor"
 
@@ -151,7 +153,10 @@ def encode(value: Any, *, default: DefaultHook | None = None, depth_budget: int 
     # that only a full walk can tell apart: walk only when the output could hide them.
     if b"null" in out or _deep_line(depth_budget) in out or TENSOR_KEY.encode() in out:
         check(value, default=default, depth_budget=depth_budget, path=path)
-    return _normalise_floats(out)
+    out = _normalise_floats(out)
+    # orjson's result keeps its growth buffer (often 4x the content for a few-KB
+    # shard); snapshots hold thousands of these, so keep an exact-size copy.
+    return bytes(memoryview(out)) if len(out) < _TIGHT_COPY_LIMIT else out
 
 
 def _encode_stdlib(value: Any, *, default: DefaultHook | None, depth_budget: int, path: str) -> bytes:
