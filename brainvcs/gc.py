@@ -15,7 +15,7 @@ snapshot, so successive versions of the same shard sit next to each other and
 delta against each other — dulwich's own ``repack`` does not deltify.
 
 Crash safety: a new pack is complete (and fsynced) before any old pack is
-removed, and a rewritten pack may come out with the name of one it replaces
+removed, and a rewritten pack may come out as the very file of one it replaces
 (same object set), which is then kept. Commits named by reflog entries stay
 alive, as in git (a reflog naming a pruned object fails ``git fsck``). Files
 an interrupted writer leaves (temporary packs, a pack without its index) are
@@ -114,14 +114,20 @@ def reachable_with_paths(store: Any, heads: Iterable[bytes]) -> dict[bytes, byte
 
 
 def _write_deltified(store: DiskObjectStore, objects: list[tuple[ShaFile, bytes | None]], *,
-                     deltify: bool = True) -> bytes | None:
-    """Write one pack; return its name (which may be that of an existing pack with the same objects)."""
+                     deltify: bool = True) -> str | None:
+    """Write one pack; return its file's base name (``pack-<hex>``), possibly an existing pack's.
+
+    Callers delete the packs it replaces by comparing file names, never
+    dulwich's ``Pack.name()``: our writer names a pack after its checksum,
+    dulwich after its object ids, and a rewrite byte-identical to an old pack
+    lands on that pack's very file (deleting it as "old" would lose the data).
+    """
     if not objects:
         return None
     if not deltify:
         # Our own writer: dulwich's add_objects re-inflates every object to index the pack.
         base = write_pack(str(store.pack_dir), [obj for obj, _ in objects])
-        return os.path.basename(base)[len("pack-"):].encode("ascii")
+        return os.path.basename(base)
     f, commit, abort = store.add_pack()
     try:
         # dulwich sorts by (type, path): a None path beside a bytes path of the same type
@@ -134,7 +140,12 @@ def _write_deltified(store: DiskObjectStore, objects: list[tuple[ShaFile, bytes 
     pack = commit()
     # The rename into place must be durable before the packs it replaces are deleted.
     _fsync_dir(str(store.pack_dir))
-    return pack.name() if pack is not None else None
+    return _file_name(pack) if pack is not None else None
+
+
+def _file_name(pack: Any) -> str:
+    """``pack-<hex>``: the base name of a pack's files."""
+    return os.path.basename(str(pack._basename))
 
 
 def reflog_commits(gitdir: str | os.PathLike[str]) -> set[bytes]:
@@ -235,7 +246,7 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
     written = _write_deltified(store, objects, deltify=deltify)
     store._update_pack_cache()
     for pack in old_packs:
-        if pack.name() != written:  # same name = same objects: that pack is the result
+        if _file_name(pack) != written:  # the same file: that pack is the result
             store._remove_pack(pack)
     for sha in loose:
         store.delete_loose_object(sha)
@@ -292,7 +303,7 @@ def consolidate(store: Any, *, limit: int | None = None, merge: int | None = Non
     written = _write_deltified(store, objects, deltify=False)  # see the module docstring
     store._update_pack_cache()
     for pack in packs:
-        if pack.name() != written:
+        if _file_name(pack) != written:
             store._remove_pack(pack)
     store._update_pack_cache()
     return True
