@@ -743,9 +743,10 @@ class RepositoryTarget(Target):
             return crashed(exc, mutation), None
 
     def cli(self, copy: Path, mutation: str, head_state: bytes | None, head_error: bool) -> list[Outcome]:
-        """Run checkout, log and verify through the CLI; no traceback, no exit 70, one-line errors."""
+        """Run checkout, log, verify, status, diff and gc through the CLI; no traceback, no exit 70, one-line errors."""
         outcomes = []
-        for args in (["checkout"], ["log", "--oneline"], ["verify"]):
+        # gc last: it rewrites the copy (refusing, or dropping only what nothing reaches).
+        for args in (["checkout"], ["log", "--oneline"], ["verify"], ["status"], ["diff", "main~1", "main"], ["gc"]):
             proc = subprocess.run([sys.executable, "-m", "brainvcs", *args, "--repo", str(copy)],
                                   capture_output=True, timeout=120, env=cli_env())
             outcomes.append(judge_cli(proc, args[0], mutation))

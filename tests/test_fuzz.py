@@ -171,3 +171,12 @@ def test_a_damaged_pack_index_is_corruption_when_resolving_an_id(brain: Path, da
         with pytest.raises(CorruptObjectError):
             repo.resolve(commit[:10])
     assert_cli_refuses(brain, "show", commit)
+
+
+def test_gc_refuses_a_damaged_repository_and_changes_nothing(brain: Path) -> None:
+    """CLI smoke run: gc on a truncated pack index, or a damaged loose object, was exit 70."""
+    for idx in (brain / "objects" / "pack").glob("*.idx"):
+        idx.write_bytes(idx.read_bytes()[:1100])
+    before = sorted(p.name for p in (brain / "objects" / "pack").iterdir())
+    assert_cli_refuses(brain, "gc")
+    assert sorted(p.name for p in (brain / "objects" / "pack").iterdir()) == before
