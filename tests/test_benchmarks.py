@@ -22,6 +22,7 @@ EXPECTED_OPERATIONS = {
     ("first commit", "seed SQLite save"),
     ("first commit", "DVC-like add"),
     ("no-op commit", "pickle.dump"),
+    ("no-op commit (nothing declared: full re-encode)", "pickle.dump"),
     ("full checkout", "pickle.load"),
     ("full checkout", "gzip-pickle load"),
     ("full checkout", "seed JSON load"),
