@@ -109,7 +109,7 @@ class RepositoryLock:
                     raise LockHeldError(
                         f"the repository is locked by another process{shown} and stayed locked for {self.timeout:g}s",
                         "wait for it to finish (a lock is released automatically when its process exits)"
-                        f"{stop}, or pass a longer --lock-timeout") from None
+                        f"{stop}, then run the command again") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
         # A record left in the file means its writer never released the lock: it died holding it.
