@@ -597,14 +597,7 @@ class _Loader:
         self.reader = reader
 
     def verified(self, path: str, expected: str) -> bytes:
-        try:
-            data = self.reader.read_file(path)
-        except KeyError:
-            raise CorruptObjectError(f"{path}: listed in the snapshot but missing") from None
-        actual = blake3_hex(data)
-        if actual != expected:
-            raise IntegrityError(path, expected, actual)
-        return data
+        return read_verified(self.reader, path, expected)
 
     def json(self, path: str, expected: str, depth: int = 0) -> Any:
         data = self.verified(path, expected)
@@ -722,9 +715,26 @@ class _Loader:
         return walk(value)
 
     def _tensor_chunk(self, digest: Any) -> bytes:
-        if type(digest) is not str or not _DIGEST.fullmatch(digest):
-            raise CorruptObjectError(f"tensor chunk digest {digest!r} is malformed")
-        return self.verified(f"{TENSOR_DIR}/{digest[:2]}/{digest}.bin", digest)
+        return read_tensor_chunk(self.reader, digest)
+
+
+def read_verified(reader: TreeReader, path: str, expected: str) -> bytes:
+    """The bytes of the file at ``path``, which must exist and have BLAKE3 digest ``expected``."""
+    try:
+        data = reader.read_file(path)
+    except KeyError:
+        raise CorruptObjectError(f"{path}: listed in the snapshot but missing") from None
+    actual = blake3_hex(data)
+    if actual != expected:
+        raise IntegrityError(path, expected, actual)
+    return data
+
+
+def read_tensor_chunk(reader: TreeReader, digest: Any) -> bytes:
+    """One tensor chunk by its BLAKE3 digest (which names it), verified."""
+    if type(digest) is not str or not _DIGEST.fullmatch(digest):
+        raise CorruptObjectError(f"tensor chunk digest {digest!r} is malformed")
+    return read_verified(reader, f"{TENSOR_DIR}/{digest[:2]}/{digest}.bin", digest)
 
 
 def _strip_json(name: str, path: str) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from .. import canonical
+from .. import canonical, layout
 from ..canonical import blake3_hex, join_path
 from ..errors import CorruptObjectError, IntegrityError, UsageError
 from ..layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TENSOR_DIR, TreeReader, key_hash, read_manifest,
@@ -107,17 +107,7 @@ class _Side:
 
     def tensor_chunk(self, digest: str) -> bytes:
         """One tensor chunk by its BLAKE3 digest, verified."""
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise CorruptObjectError(f"tensor chunk digest {digest!r} is malformed")
-        path = f"{TENSOR_DIR}/{digest[:2]}/{digest}.bin"
-        try:
-            data = self.reader.read_file(path)
-        except KeyError:
-            raise CorruptObjectError(f"{path}: tensor chunk is missing") from None
-        actual = blake3_hex(data)
-        if actual != digest:
-            raise IntegrityError(path, digest, actual)
-        return data
+        return layout.read_tensor_chunk(self.reader, digest)
 
     def load(self, path: str, entry: _Entry) -> Any:
         """The whole value at ``path``, whatever its layout."""
