@@ -31,7 +31,7 @@ import orjson
 from .. import canonical, layout
 from ..canonical import blake3_hex, join_path
 from ..errors import CorruptObjectError, IntegrityError, UsageError
-from ..layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TENSOR_DIR, TreeReader, key_hash, read_manifest,
+from ..layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
                       shard_name, unescape_name)
 from .model import BrainDiff, ModuleDiff
 from .values import Collector, PathFilter, category, wildcard
