@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brainvcs import Repository, diffapi, layout
+from brainvcs import Repository, canonical, diffapi, layout
 from brainvcs.brains import change_fraction, synthetic_state
 from brainvcs.brains.synthetic import synthetic_word
 from brainvcs.diff import (BrainDiff, CounterRecord, FloatRecord, KeysRecord, ListRecord, TensorRecord,
@@ -292,6 +292,26 @@ def test_chunked_list_head_drop_and_tail_append_reads_only_edge_chunks(repo: Rep
     # brain.json, _list.json, and the first and last chunk: nothing in between.
     assert (before.blobs_read, after.blobs_read) == (4, 4)
     assert brain_summary(result) == "episodic +2, 3 rolled off"
+
+
+def test_chunks_inserted_away_from_the_head_are_inserts(repo: Repository) -> None:
+    # Whole chunks that exist only in the new snapshot, with unchanged chunks on both
+    # sides: the old side of that region is empty (a learning-step summary crashed on it).
+    def boundary(item: dict[str, Any]) -> bool:
+        return layout.is_chunk_boundary(canonical.encode(item))
+
+    memories = [{"step": i, "content": f"memory number {i} " + "x" * (i % 37)} for i in range(4000)]
+    cut = next(i for i in range(2000, 4000) if boundary(memories[i])) + 1  # a chunk ends before `cut`
+    extra: list[dict[str, Any]] = []
+    while not extra or not boundary(extra[-1]):  # and the inserted run ends a chunk of its own
+        extra.append({"step": 10_000 + len(extra), "content": f"inserted {len(extra)}"})
+    old = {"memory": {"episodic": memories, "active": True}}
+    new = {"memory": {"episodic": memories[:cut] + extra + memories[cut:], "active": True}}
+    before, after = commit_pair(repo, old, new)
+    record = diff_snapshots(before, after).records()[0]
+    assert isinstance(record, ListRecord)
+    assert (record.old_count, record.new_count) == (4000, 4000 + len(extra))
+    assert [(i.op, i.value["step"]) for i in record.items] == [("insert", item["step"]) for item in extra]
 
 
 # --------------------------------------------------------------------------

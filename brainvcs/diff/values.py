@@ -324,7 +324,7 @@ def _rolled(a: list[Any], b: list[Any], *, head: bool, tail: bool) -> tuple[int,
     if not b:
         return (n, 0) if head and n else None
     first = b[0]
-    for d in range(n if head else 1):
+    for d in range(n if head else min(n, 1)):  # away from the head only d = 0 fits
         if a[d] != first:
             continue
         kept = n - d
