@@ -208,14 +208,17 @@ def _ids_in(pack: Any) -> list[bytes]:
 
 
 def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
-                    temp_grace: float = TEMP_FILE_GRACE_SECONDS, deltify: bool = True) -> GcReport:
+                    temp_grace: float = TEMP_FILE_GRACE_SECONDS, deltify: bool = True,
+                    aggressive: bool = False) -> GcReport:
     """Rewrite every object reachable from ``heads`` (or from a reflog entry) into one deltified pack.
 
     With ``prune``, unreachable objects (left by interrupted writes or deleted
     branches) are dropped; otherwise they are kept in the new pack too.
     Temporary files of interrupted writers older than ``temp_grace`` seconds
-    are removed. ``deltify=False`` skips the (slow) delta search. Call with
-    the repository lock held.
+    are removed. ``deltify=False`` skips the (slow) delta search;
+    ``aggressive`` searches a wider delta window when C git does the repack
+    (git's ``gc --aggressive`` window, 250 instead of 50: smaller, slower).
+    Call with the repository lock held.
     """
     if not isinstance(store, DiskObjectStore):
         return GcReport(0, 0, 0, 0, 0, 0)
@@ -235,7 +238,7 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
         for sha in loose:
             keep.setdefault(sha, None)
     everything = {sha for pack in old_packs for sha in _ids_in(pack)} | set(loose)
-    if prune and deltify and _git_repack(store):
+    if prune and deltify and _git_repack(store, aggressive=aggressive):
         # C git's delta search is orders of magnitude faster than dulwich's
         # (which costs 5-50 ms per pair of blobs) and packs tighter; it keeps
         # exactly what we keep: everything reachable from refs, HEAD and reflogs.
@@ -255,7 +258,13 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
                     before_bytes, _pack_bytes(store) + _loose_bytes(store), len(temporary))
 
 
-def _git_repack(store: DiskObjectStore) -> bool:
+#: Delta search window of C git's repack: ``git gc``'s pack.window is 10, we default
+#: wider because successive versions of a shard delta well; 250 is ``git gc --aggressive``'s.
+REPACK_WINDOW = 50
+AGGRESSIVE_WINDOW = 250
+
+
+def _git_repack(store: DiskObjectStore, *, aggressive: bool = False) -> bool:
     """Repack with C git when it is installed; False (nothing done) when it is not or it fails."""
     git = shutil.which("git")
     if git is None or os.environ.get("BRAINVCS_GC_NO_GIT"):
@@ -264,7 +273,9 @@ def _git_repack(store: DiskObjectStore) -> bool:
     env = {**os.environ, "GIT_DIR": gitdir}
     env.pop("GIT_WORK_TREE", None)
     try:
-        for args in (["repack", "-a", "-d", "-f", "-q", "--window=50", "--depth=50"], ["prune", "--expire=now"]):
+        window = AGGRESSIVE_WINDOW if aggressive else REPACK_WINDOW
+        for args in (["repack", "-a", "-d", "-f", "-q", f"--window={window}", "--depth=50"],
+                     ["prune", "--expire=now"]):
             subprocess.run([git, "--git-dir", gitdir, *args], env=env, check=True, capture_output=True,
                            timeout=3600)
     except (OSError, subprocess.SubprocessError):

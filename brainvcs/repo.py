@@ -625,10 +625,14 @@ class Repository:
         heads = [self.resolve(rev)] if rev is not None else self._heads()
         return verify_commits(self.objects, heads, self.shallow)
 
-    def gc(self, *, prune: bool = True) -> GcReport:
-        """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`."""
+    def gc(self, *, prune: bool = True, aggressive: bool = False) -> GcReport:
+        """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`.
+
+        ``aggressive`` spends more time searching for deltas (as ``git gc --aggressive``) for a smaller pack.
+        """
         with self.writing():
-            return collect_garbage(self.objects, [h.encode("ascii") for h in self._heads()], prune=prune)
+            return collect_garbage(self.objects, [h.encode("ascii") for h in self._heads()], prune=prune,
+                                   aggressive=aggressive)
 
 
 class _NoLock:

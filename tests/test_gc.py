@@ -124,6 +124,23 @@ def test_git_fsck_is_clean_after_gc(repo: Repository) -> None:
     assert git("--git-dir", repo.gitdir or "", "count-objects", "-v").stdout.splitlines()[:1] == ["count: 0"]
 
 
+def test_aggressive_gc_widens_c_gits_delta_window(repo: Repository, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = commit_steps(repo, range(6))
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))  # C git logs each command it runs
+    repo.gc()
+    assert "--window=50" in trace.read_text() and "--window=250" not in trace.read_text()
+    trace.unlink()
+    report = repo.gc(aggressive=True)
+    assert "--window=250" in trace.read_text()
+    assert (report.packs_after, report.objects_dropped) == (1, 0)
+    for commit_id, step in ids.items():
+        assert repo.checkout(commit_id) == state(step)
+    assert fsck(repo).returncode == 0
+    assert repo.verify().ok
+
+
 def test_commits_consolidate_packs_over_the_limit(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gc, "AUTO_PACK_LIMIT", 4)
     monkeypatch.setattr(gc, "AUTO_PACK_MERGE", 3)

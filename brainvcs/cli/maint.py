@@ -33,11 +33,13 @@ def verify(repo: Repository, rev: str | None, as_json: bool) -> None:
 
 @click.command()
 @click.option("--no-prune", is_flag=True, help="Keep unreachable objects.")
+@click.option("--aggressive", is_flag=True,
+              help="Search a wider delta window, as `git gc --aggressive`: a smaller pack, several times slower.")
 @json_option
 @with_repo
-def gc(repo: Repository, no_prune: bool, as_json: bool) -> None:
+def gc(repo: Repository, no_prune: bool, aggressive: bool, as_json: bool) -> None:
     """Consolidate all packs into one (with deltas) and drop unreachable objects."""
-    report = repo.gc(prune=not no_prune)
+    report = repo.gc(prune=not no_prune, aggressive=aggressive)
     if as_json:
         emit_json(report.to_json())
         return

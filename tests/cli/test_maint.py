@@ -77,6 +77,10 @@ def test_gc(repo_dir: Path) -> None:
     doc = json.loads(run_cli("gc", "-C", repo_dir, "--json", "--no-prune").output)
     assert (doc["packs_before"], doc["packs_after"], doc["objects_kept"], doc["objects_dropped"]) == (
         1, 1, len(objects), 0)
+    doc = json.loads(run_cli("gc", "-C", repo_dir, "--json", "--aggressive").output)
+    assert (doc["packs_after"], doc["objects_kept"], doc["objects_dropped"]) == (1, len(objects), 0)
+    with Repository.open(repo_dir) as repo:
+        assert repo.checkout("old") == sample_state(0)
 
 
 def test_gc_prunes_a_deleted_branch(repo_dir: Path) -> None:
