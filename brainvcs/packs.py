@@ -11,10 +11,13 @@ The files are standard git packs: C git and dulwich read them as usual.
 
 from __future__ import annotations
 
+import array
 import hashlib
+import itertools
 import mmap
 import os
 import struct
+import sys
 import tempfile
 import zlib
 from collections import OrderedDict
@@ -214,68 +217,215 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-class _Pack:
-    __slots__ = ("path", "map", "ends", "size")
+_IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
 
-    def __init__(self, path: str, offsets: list[int]) -> None:
+
+def read_index(path: str) -> tuple[list[bytes], list[int]]:
+    """Object ids (binary) and pack offsets from a pack index file.
+
+    Version 2 indexes are sliced directly (C-level work: opening a repository
+    after 1,000 commits must not cost a Python step per object); anything else
+    goes through dulwich's parser.
+    """
+    with open(path, "rb") as handle:
+        data = handle.read()
+    if data[:8] != _IDX_V2:
+        index = load_pack_index(path, SHA1)
+        try:
+            entries = [(sha, offset) for sha, offset, _ in index.iterentries()]
+        finally:
+            index.close()
+        return [sha for sha, _ in entries], [offset for _, offset in entries]
+    if len(data) < 8 + 1024 + 40:
+        raise ValueError("truncated pack index")
+    (count,) = struct.unpack_from(">I", data, 8 + 255 * 4)
+    shas_at = 8 + 1024
+    offsets_at = shas_at + 24 * count  # after the ids and their CRC32s
+    large_at = offsets_at + 4 * count
+    if len(data) < large_at + 40:
+        raise ValueError(f"pack index declares {count} objects but holds fewer")
+    shas = [data[i:i + 20] for i in range(shas_at, offsets_at - 4 * count, 20)]
+    small = array.array("I")
+    if small.itemsize != 4:  # pragma: no cover - every platform CPython supports has 4-byte "I"
+        small = array.array("L")
+    small.frombytes(data[offsets_at:large_at])
+    if sys.byteorder == "little":
+        small.byteswap()
+    offsets = small.tolist()
+    if offsets and max(offsets) & 0x80000000:  # packs over 2 GiB: the high bit indexes the 8-byte table
+        large_count = (len(data) - large_at - 40) // 8
+        for i, value in enumerate(offsets):
+            if value & 0x80000000:
+                slot = value & 0x7FFFFFFF
+                if slot >= large_count:
+                    raise ValueError("pack index names a large offset it does not hold")
+                (offsets[i],) = struct.unpack_from(">Q", data, large_at + 8 * slot)
+    return shas, offsets
+
+
+class _Pack:
+    """One pack, memory-mapped, with its index searched in place (nothing per object is loaded)."""
+
+    __slots__ = ("path", "map", "size", "index", "fanout", "count", "ids_at", "offsets_at", "large_at", "table")
+
+    def __init__(self, path: str) -> None:
         self.path = path
         with open(path, "rb") as handle:
             self.size = os.fstat(handle.fileno()).st_size
             self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if self.size else b""
-        ordered = sorted(offsets)
-        self.ends = dict(zip(ordered, ordered[1:] + [self.size - 20]))
+        idx_path = path[:-5] + ".idx"
+        with open(idx_path, "rb") as handle:
+            length = os.fstat(handle.fileno()).st_size
+            index: Any = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if length else b""
+        # A foreign version-1 index (git wrote them before 1.5.2) is loaded whole, into a dict.
+        self.table: dict[bytes, int] | None = None
+        self.index = index
+        if index[:8] != _IDX_V2:
+            shas, offsets = read_index(idx_path)
+            self.table = dict(zip(shas, offsets))
+            self.fanout: tuple[int, ...] = ()
+            self.count = len(shas)
+            self.ids_at = self.offsets_at = self.large_at = 0
+            return
+        if length < 8 + 1024 + 40:
+            raise ValueError("truncated pack index")
+        self.fanout = struct.unpack_from(">256I", index, 8)
+        self.count = self.fanout[255]
+        if list(self.fanout) != sorted(self.fanout):
+            raise ValueError("pack index fan-out table is not sorted")
+        self.ids_at = 8 + 1024
+        self.offsets_at = self.ids_at + 24 * self.count  # after the ids and their CRC32s
+        self.large_at = self.offsets_at + 4 * self.count
+        if length < self.large_at + 40:
+            raise ValueError(f"pack index declares {self.count} objects but holds fewer")
+
+    def find(self, binsha: bytes) -> int | None:
+        """The offset of object ``binsha`` in this pack, or None: a binary search of the mapped index."""
+        if self.table is not None:
+            return self.table.get(binsha)
+        first = binsha[0]
+        lo = self.fanout[first - 1] if first else 0
+        hi = self.fanout[first]
+        index, base = self.index, self.ids_at
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            at = base + 20 * mid
+            probe = index[at:at + 20]
+            if probe < binsha:
+                lo = mid + 1
+            elif probe > binsha:
+                hi = mid
+            else:
+                (offset,) = struct.unpack_from(">I", index, self.offsets_at + 4 * mid)
+                if offset & 0x80000000:  # packs over 2 GiB: the high bit indexes the 8-byte table
+                    at = self.large_at + 8 * (offset & 0x7FFFFFFF)
+                    if at + 8 > len(index) - 40:
+                        raise CorruptObjectError(f"the index of {os.path.basename(self.path)} names a "
+                                                 "large offset it does not hold")
+                    (offset,) = struct.unpack_from(">Q", index, at)
+                return int(offset)
+        return None
+
+    def close(self) -> None:
+        """Unmap the pack and its index."""
+        for mapped in (self.map, self.index):
+            if isinstance(mapped, mmap.mmap):
+                mapped.close()
+
+
+#: Found locations kept per reader (a checkout looks each object up once; a diff twice).
+_FOUND_MAX = 1_000_000
+
+
+def _deflate_bound(size: int) -> int:
+    """Most bytes zlib's deflate can produce for ``size`` bytes of input (with room to spare)."""
+    return size + (size >> 10) + 64
+
+
+_PACK_HEADER = 12
+
+
+def _inflate_at(pack: _Pack, pos: int, size: int) -> bytes:
+    """Inflate the entry data starting at ``pos``: the stream ends itself, so no end offset is needed.
+
+    The slice is bounded by what zlib can produce for ``size`` bytes; a stream
+    longer than that (another deflater's) is retried up to the pack's end.
+    """
+    limit = pack.size - 20
+    try:
+        return inflate(pack.map[pos:min(limit, pos + _deflate_bound(size))], size)
+    except CorruptObjectError:
+        if pos + _deflate_bound(size) >= limit:
+            raise
+    return inflate(pack.map[pos:limit], size)
 
 
 class PackReader:
     """Reads objects from a directory of packs by id, without dulwich's per-object overhead.
 
-    The index of every pack is loaded once into a dict; :meth:`refresh` picks up
-    packs written since. Objects it does not find (loose objects, alternates)
-    are left to the caller's fallback.
+    Opening costs nothing per object: each pack's index is memory-mapped and
+    binary-searched on lookup (the pack that last had a hit first), so a repository with a
+    long history opens as fast as a new one. :meth:`refresh` picks up packs
+    written since. Objects it does not find (loose objects, alternates) are
+    left to the caller's fallback.
     """
 
     def __init__(self, pack_dir: str) -> None:
         self.pack_dir = pack_dir
-        self._where: dict[bytes, tuple[_Pack, int]] = {}
+        self._found: dict[bytes, tuple[_Pack, int]] = {}
         self._packs: dict[str, _Pack] = {}
+        self._order: list[_Pack] = []
         self._bases: OrderedDict[tuple[str, int], tuple[int, bytes]] = OrderedDict()
         self.refresh()
 
     def refresh(self) -> None:
-        """Load the indexes of packs that appeared since the last call (and forget vanished ones)."""
+        """Open the packs that appeared since the last call (and forget vanished ones)."""
         try:
             names = {n[:-4] for n in os.listdir(self.pack_dir) if n.endswith(".idx") and n.startswith("pack-")}
         except FileNotFoundError:
             names = set()
         if names == set(self._packs):
             return
-        for gone in set(self._packs) - names:
-            del self._packs[gone]
-            self._where = {sha: loc for sha, loc in self._where.items() if loc[0].path != self._path(gone)}
+        gone = [self._packs.pop(name) for name in set(self._packs) - names]
+        if gone:
+            self._found = {sha: loc for sha, loc in self._found.items() if loc[0] not in gone}
         for name in sorted(names - set(self._packs)):
             try:
-                index = load_pack_index(self._path(name)[:-5] + ".idx", SHA1)
-                entries = [(sha, offset) for sha, offset, _ in index.iterentries()]
-                index.close()
-                pack = _Pack(self._path(name), [offset for _, offset in entries])
+                self._packs[name] = _Pack(self._path(name))
             except FileNotFoundError:
                 continue  # removed by a concurrent gc between listdir and open
+            except CorruptObjectError:
+                raise
             except Exception as exc:
                 raise CorruptObjectError(f"pack {name} cannot be read ({type(exc).__name__}: {exc})",
                                          "run `brainvcs verify`; restore the pack from a clone") from None
-            self._packs[name] = pack
-            for sha, offset in entries:
-                self._where.setdefault(sha, (pack, offset))
+        self._order = sorted(self._packs.values(), key=lambda pack: -pack.count)
+
+    def _locate(self, binsha: bytes) -> tuple[_Pack, int] | None:
+        location = self._found.get(binsha)
+        if location is not None:
+            return location
+        order = self._order
+        for position, pack in enumerate(order):
+            offset = pack.find(binsha)
+            if offset is not None:
+                if position:  # objects of one snapshot cluster by pack: try this one first next time
+                    order.insert(0, order.pop(position))
+                if len(self._found) >= _FOUND_MAX:
+                    self._found.clear()
+                self._found[binsha] = location = (pack, offset)
+                return location
+        return None
 
     def _path(self, name: str) -> str:
         return os.path.join(self.pack_dir, name + ".pack")
 
     def __contains__(self, binsha: bytes) -> bool:
-        return binsha in self._where
+        return self._locate(binsha) is not None
 
     def read(self, binsha: bytes) -> tuple[int, bytes] | None:
         """``(type_num, raw bytes)`` of an object, or None if no loaded pack has it."""
-        location = self._where.get(binsha)
+        location = self._locate(binsha)
         if location is None:
             return None
         pack, offset = location
@@ -304,24 +454,25 @@ class PackReader:
                                          "loops back on itself or never ends")
             seen.add((pack.path, offset))
             data: Any = pack.map
+            if not _PACK_HEADER <= offset < pack.size - 20:
+                raise CorruptObjectError(f"offset {offset} is outside {os.path.basename(pack.path)}")
             type_num, size, pos = entry_header(data, offset)
-            end = pack.ends[offset]
             if type_num == _OFS_DELTA:
                 back, pos = _ofs_distance(data, pos)
-                if offset - back not in pack.ends:
+                if not 0 < back <= offset - _PACK_HEADER:
                     raise CorruptObjectError(f"delta at offset {offset} of {os.path.basename(pack.path)} "
-                                             "names a base that is not an object of the pack")
-                chain.append((pack, offset, inflate(data[pos:end], size)))
+                                             "names a base outside the pack")
+                chain.append((pack, offset, _inflate_at(pack, pos, size)))
                 offset -= back
             elif type_num == _REF_DELTA:
                 base_sha = bytes(data[pos:pos + 20])
-                location = self._where.get(base_sha)
+                location = self._locate(base_sha)
                 if location is None:
                     raise CorruptObjectError(f"delta base {base_sha.hex()[:12]} is missing")
-                chain.append((pack, offset, inflate(data[pos + 20:end], size)))
+                chain.append((pack, offset, _inflate_at(pack, pos + 20, size)))
                 pack, offset = location
             elif 1 <= type_num <= 4:
-                base_type, result = type_num, inflate(data[pos:end], size)
+                base_type, result = type_num, _inflate_at(pack, pos, size)
                 if chain:
                     self._remember(pack, offset, (base_type, result))
                 break
@@ -351,8 +502,8 @@ class PackReader:
     def close(self) -> None:
         """Unmap every pack."""
         for pack in self._packs.values():
-            if isinstance(pack.map, mmap.mmap):
-                pack.map.close()
+            pack.close()
         self._packs.clear()
-        self._where.clear()
+        self._order.clear()
+        self._found.clear()
         self._bases.clear()

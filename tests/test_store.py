@@ -298,3 +298,112 @@ def test_parse_trailers(message: str, expected: dict[str, str]) -> None:
 def test_oid_normalises_bytes_and_str() -> None:
     assert store.oid(b"ab" * 20) == "ab" * 20
     assert store.oid("cd" * 20) == "cd" * 20
+
+
+# --------------------------------------------------------------------------
+# Pack indexes read by slicing
+
+
+def test_read_index_agrees_with_dulwich_on_a_real_index(tmp_path: Path) -> None:
+    from dulwich.object_format import SHA1
+    from dulwich.pack import load_pack_index
+
+    from brainvcs import Repository
+    from brainvcs.packs import read_index
+
+    with Repository.init(tmp_path / "b") as repo:
+        repo.commit({"m": {"words": {f"w{i}": i for i in range(2000)}}}, "words", author="a <a@b.c>")
+        assert repo.gitdir is not None
+        (idx,) = (repo.gitdir / "objects" / "pack").glob("*.idx")
+    shas, offsets = read_index(str(idx))
+    index = load_pack_index(str(idx), SHA1)
+    try:
+        expected = [(sha, offset) for sha, offset, _ in index.iterentries()]
+    finally:
+        index.close()
+    assert len(shas) > 10
+    assert list(zip(shas, offsets)) == expected
+
+
+def test_read_index_follows_large_offsets_and_refuses_truncation(tmp_path: Path) -> None:
+    from dulwich.pack import write_pack_index
+
+    from brainvcs.packs import read_index
+
+    entries = [(bytes([i]) * 20, offset, 0) for i, offset in ((1, 12), (2, 3 << 31), (3, 5000), (4, (1 << 40) + 7))]
+    path = tmp_path / "big.idx"
+    with path.open("wb") as handle:
+        write_pack_index(handle, entries, b"\0" * 20, version=2)
+    shas, offsets = read_index(str(path))
+    assert list(zip(shas, offsets)) == [(sha, offset) for sha, offset, _ in entries]
+    (tmp_path / "short.idx").write_bytes(path.read_bytes()[:1100])
+    with pytest.raises(ValueError, match="holds fewer"):
+        read_index(str(tmp_path / "short.idx"))
+
+
+def _one_pack_repo(path: Path) -> tuple[Any, Path]:
+    from brainvcs import Repository
+
+    repo = Repository.init(path)
+    repo.commit({"m": {"words": {f"w{i}": i for i in range(2000)}}}, "words", author="a <a@b.c>")
+    assert repo.gitdir is not None
+    (idx,) = (repo.gitdir / "objects" / "pack").glob("*.idx")
+    return repo, idx
+
+
+def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
+    from dulwich.object_format import SHA1
+    from dulwich.pack import load_pack_index, write_pack_index
+
+    from brainvcs.packs import PackReader
+
+    repo, idx = _one_pack_repo(tmp_path / "b")
+    expected = repo.checkout()
+    index = load_pack_index(str(idx), SHA1)
+    try:
+        entries = list(index.iterentries())
+        checksum = index.get_pack_checksum()
+    finally:
+        index.close()
+    repo.close()
+    idx.unlink()
+    with idx.open("wb") as handle:
+        write_pack_index(handle, entries, checksum, version=1)
+    reader = PackReader(str(idx.parent))
+    try:
+        for sha, _, _ in entries:
+            assert sha in reader
+            assert reader.read(sha) is not None
+        assert b"\0" * 20 not in reader
+    finally:
+        reader.close()
+    from brainvcs import Repository
+
+    with Repository.open(tmp_path / "b") as again:
+        assert again.checkout() == expected
+
+
+def test_pack_reader_refuses_an_index_pointing_outside_its_pack(tmp_path: Path) -> None:
+    from dulwich.object_format import SHA1
+    from dulwich.pack import load_pack_index, write_pack_index
+
+    from brainvcs.packs import PackReader
+
+    repo, idx = _one_pack_repo(tmp_path / "b")
+    repo.close()
+    index = load_pack_index(str(idx), SHA1)
+    try:
+        entries = [(sha, offset + (1 << 30 if n == 0 else 0), crc) for n, (sha, offset, crc) in enumerate(index.iterentries())]
+        checksum = index.get_pack_checksum()
+    finally:
+        index.close()
+    idx.unlink()
+    with idx.open("wb") as handle:
+        write_pack_index(handle, entries, checksum, version=2)
+    reader = PackReader(str(idx.parent))
+    try:
+        with pytest.raises(CorruptObjectError, match="outside"):
+            reader.read(entries[0][0])
+        assert reader.read(entries[1][0]) is not None
+    finally:
+        reader.close()
