@@ -61,11 +61,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.mark.slow
 def test_every_row_is_there_with_finite_positive_figures(report: dict[str, Any]) -> None:
     rows = report["rows"]
-    history = [row for row in rows if row["operation"].startswith("checkout after 12 commits (")]
-    assert len(history) == 1 and history[0]["alternative"].startswith("checkout after 10 commits (")
+    history = [row for row in rows if row["operation"].startswith("checkout of commit 10 after 12 commits (")]
+    assert len(history) == 1 and history[0]["alternative"].startswith("the same checkout after 10 commits (")
     assert history[0]["target"] == 1.2
+    tip = [row for row in rows if row["operation"] == "checkout of the tip after 12 commits (a larger state)"]
+    assert len(tip) == 1 and tip[0]["target"] is None
     assert {(row["operation"], row["alternative"]) for row in rows} - {
-        (history[0]["operation"], history[0]["alternative"])} == EXPECTED_OPERATIONS
+        (row["operation"], row["alternative"]) for row in history + tip} == EXPECTED_OPERATIONS
     for row in rows:
         assert row["workload"] == "S"
         for key in ("brainvcs", "other", "ratio"):
