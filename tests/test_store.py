@@ -351,24 +351,32 @@ def _one_pack_repo(path: Path) -> tuple[Any, Path]:
     return repo, idx
 
 
-def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
+def _rewrite_index(idx: Path, version: int, shift_first: int = 0) -> list[tuple[bytes, int, int | None]]:
+    """Rewrite a pack index in ``version`` (optionally moving the first object's offset); return its entries."""
     from dulwich.object_format import SHA1
     from dulwich.pack import load_pack_index, write_pack_index
 
+    index = load_pack_index(str(idx), SHA1)
+    try:
+        entries = [(sha, offset + (shift_first if n == 0 else 0), crc)
+                   for n, (sha, offset, crc) in enumerate(index.iterentries())]
+        checksum = index.get_pack_checksum()
+    finally:
+        index.close()
+    idx.unlink()
+    with idx.open("wb") as handle:
+        write_pack_index(handle, entries, checksum, version=version)
+    return entries
+
+
+def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
+    from brainvcs import Repository
     from brainvcs.packs import PackReader
 
     repo, idx = _one_pack_repo(tmp_path / "b")
     expected = repo.checkout()
-    index = load_pack_index(str(idx), SHA1)
-    try:
-        entries = list(index.iterentries())
-        checksum = index.get_pack_checksum()
-    finally:
-        index.close()
     repo.close()
-    idx.unlink()
-    with idx.open("wb") as handle:
-        write_pack_index(handle, entries, checksum, version=1)
+    entries = _rewrite_index(idx, version=1)
     reader = PackReader(str(idx.parent))
     try:
         for sha, _, _ in entries:
@@ -377,29 +385,16 @@ def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
         assert b"\0" * 20 not in reader
     finally:
         reader.close()
-    from brainvcs import Repository
-
     with Repository.open(tmp_path / "b") as again:
         assert again.checkout() == expected
 
 
 def test_pack_reader_refuses_an_index_pointing_outside_its_pack(tmp_path: Path) -> None:
-    from dulwich.object_format import SHA1
-    from dulwich.pack import load_pack_index, write_pack_index
-
     from brainvcs.packs import PackReader
 
     repo, idx = _one_pack_repo(tmp_path / "b")
     repo.close()
-    index = load_pack_index(str(idx), SHA1)
-    try:
-        entries = [(sha, offset + (1 << 30 if n == 0 else 0), crc) for n, (sha, offset, crc) in enumerate(index.iterentries())]
-        checksum = index.get_pack_checksum()
-    finally:
-        index.close()
-    idx.unlink()
-    with idx.open("wb") as handle:
-        write_pack_index(handle, entries, checksum, version=2)
+    entries = _rewrite_index(idx, version=2, shift_first=1 << 30)
     reader = PackReader(str(idx.parent))
     try:
         with pytest.raises(CorruptObjectError, match="outside"):
