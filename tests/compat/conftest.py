@@ -29,21 +29,29 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _require(server_class: type[GitServer]) -> None:
-    """Skip (or fail under CI) when ``server_class`` cannot run here."""
-    ok, why = server_class.available()
+def require(ok: bool, message: str) -> None:
+    """Go on when ``ok``; else skip on a developer's machine, and fail under CI.
+
+    The only skip in the compat tests: CI installs every program they need
+    (``.ci/apt-packages.txt``) on Linux, so there a missing one is a failure.
+    """
     if ok:
         return
-    message = f"{server_class.__name__} unavailable: {why}"
     if _in_ci():
-        pytest.fail(message + " — CI must install .ci/apt-packages.txt", pytrace=False)
+        pytest.fail(message + " — CI must install .ci/apt-packages.txt on Linux", pytrace=False)
     pytest.skip(message)
+
+
+def require_server(server_class: type[GitServer]) -> None:
+    """Skip (or fail under CI) when ``server_class`` cannot run here."""
+    ok, why = server_class.available()
+    require(ok, f"{server_class.__name__} unavailable: {why}")
 
 
 @pytest.fixture(scope="session")
 def http_git_server() -> Iterator[HttpGitServer]:
     """nginx + fcgiwrap + git http-backend with basic auth, for the whole session."""
-    _require(HttpGitServer)
+    require_server(HttpGitServer)
     with HttpGitServer() as server:
         yield server
 
@@ -51,7 +59,7 @@ def http_git_server() -> Iterator[HttpGitServer]:
 @pytest.fixture(scope="session")
 def ssh_git_server() -> Iterator[SshGitServer]:
     """sshd with a pinned host key and a generated client key, for the whole session."""
-    _require(SshGitServer)
+    require_server(SshGitServer)
     with SshGitServer() as server:
         yield server
 
@@ -59,7 +67,7 @@ def ssh_git_server() -> Iterator[SshGitServer]:
 @pytest.fixture(scope="session")
 def git_daemon_server() -> Iterator[GitDaemonServer]:
     """git daemon (git://, anonymous push), for the whole session."""
-    _require(GitDaemonServer)
+    require_server(GitDaemonServer)
     with GitDaemonServer() as server:
         yield server
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from . import gitservers
+from .conftest import require, require_server
 from .gitservers import (
     GitDaemonServer,
     GitServer,
@@ -262,20 +263,12 @@ def _listening_addresses(port: int) -> list[str]:
     return found
 
 
-def _require_tool(server_class: type[GitServer]) -> None:
-    """Skip when the server's programs are missing here; under CI that is a failure, not a skip."""
-    ok, why = server_class.available()
-    if not ok:
-        if os.environ.get("CI"):
-            pytest.fail(f"{server_class.__name__} unavailable under CI: {why}", pytrace=False)
-        pytest.skip(why)
 
 
 @pytest.mark.parametrize("fixture", ["http_git_server", "ssh_git_server", "git_daemon_server"])
 def test_servers_listen_on_loopback_only(request: pytest.FixtureRequest, fixture: str) -> None:
     """Each server has exactly one listening socket, on 127.0.0.1."""
-    if not Path("/proc/net/tcp").exists():
-        pytest.skip("no /proc/net/tcp on this platform")
+    require(Path("/proc/net/tcp").exists(), "no /proc/net/tcp on this platform")
     server: GitServer = request.getfixturevalue(fixture)
     assert server.host == "127.0.0.1"
     assert _listening_addresses(server.port) == ["0100007F"]  # 127.0.0.1, little-endian hex
@@ -286,7 +279,7 @@ def test_stop_leaves_no_process_or_directory(
     server_class: type[GitServer], tmp_path: Path
 ) -> None:
     """After the with-block every server process is gone and its directory deleted."""
-    _require_tool(server_class)
+    require_server(server_class)
     env = git_client_env(tmp_path / "home")
     with server_class() as server:
         url = server.create_repo("probe.git")
@@ -317,7 +310,7 @@ def test_start_retries_when_the_port_is_taken(
     monkeypatch: pytest.MonkeyPatch, git_env: dict[str, str]
 ) -> None:
     """Losing the race for a "free" port makes start() try another port."""
-    _require_tool(GitDaemonServer)
+    require_server(GitDaemonServer)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -363,7 +356,7 @@ time.sleep(60)
 @pytest.mark.parametrize("server_class", [HttpGitServer, SshGitServer, GitDaemonServer])
 def test_servers_die_with_a_killed_test_process(server_class: type[GitServer]) -> None:
     """If the process that started a server is SIGKILLed, the server still goes away."""
-    _require_tool(server_class)
+    require_server(server_class)
     script = _ORPHANING_SCRIPT.format(name=server_class.__name__)
     tests_dir = str(Path(__file__).resolve().parents[1])
     owner = subprocess.Popen(
