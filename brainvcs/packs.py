@@ -11,13 +11,10 @@ The files are standard git packs: C git and dulwich read them as usual.
 
 from __future__ import annotations
 
-import array
 import hashlib
-import itertools
 import mmap
 import os
 import struct
-import sys
 import tempfile
 import zlib
 from collections import OrderedDict
@@ -220,47 +217,13 @@ def fsync_dir(path: str) -> None:
 _IDX_V2 = b"\xfftOc\x00\x00\x00\x02"
 
 
-def read_index(path: str) -> tuple[list[bytes], list[int]]:
-    """Object ids (binary) and pack offsets from a pack index file.
-
-    Version 2 indexes are sliced directly (C-level work: opening a repository
-    after 1,000 commits must not cost a Python step per object); anything else
-    goes through dulwich's parser.
-    """
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if data[:8] != _IDX_V2:
-        index = load_pack_index(path, SHA1)
-        try:
-            entries = [(sha, offset) for sha, offset, _ in index.iterentries()]
-        finally:
-            index.close()
-        return [sha for sha, _ in entries], [offset for _, offset in entries]
-    if len(data) < 8 + 1024 + 40:
-        raise ValueError("truncated pack index")
-    (count,) = struct.unpack_from(">I", data, 8 + 255 * 4)
-    shas_at = 8 + 1024
-    offsets_at = shas_at + 24 * count  # after the ids and their CRC32s
-    large_at = offsets_at + 4 * count
-    if len(data) < large_at + 40:
-        raise ValueError(f"pack index declares {count} objects but holds fewer")
-    shas = [data[i:i + 20] for i in range(shas_at, offsets_at - 4 * count, 20)]
-    small = array.array("I")
-    if small.itemsize != 4:  # pragma: no cover - every platform CPython supports has 4-byte "I"
-        small = array.array("L")
-    small.frombytes(data[offsets_at:large_at])
-    if sys.byteorder == "little":
-        small.byteswap()
-    offsets = small.tolist()
-    if offsets and max(offsets) & 0x80000000:  # packs over 2 GiB: the high bit indexes the 8-byte table
-        large_count = (len(data) - large_at - 40) // 8
-        for i, value in enumerate(offsets):
-            if value & 0x80000000:
-                slot = value & 0x7FFFFFFF
-                if slot >= large_count:
-                    raise ValueError("pack index names a large offset it does not hold")
-                (offsets[i],) = struct.unpack_from(">Q", data, large_at + 8 * slot)
-    return shas, offsets
+def _index_table(path: str) -> dict[bytes, int]:
+    """Object id -> offset for a pack index dulwich parses (a version-1 index)."""
+    index = load_pack_index(path, SHA1)
+    try:
+        return {sha: offset for sha, offset, _ in index.iterentries()}
+    finally:
+        index.close()
 
 
 class _Pack:
@@ -281,10 +244,9 @@ class _Pack:
         self.table: dict[bytes, int] | None = None
         self.index = index
         if index[:8] != _IDX_V2:
-            shas, offsets = read_index(idx_path)
-            self.table = dict(zip(shas, offsets))
+            self.table = _index_table(idx_path)
             self.fanout: tuple[int, ...] = ()
-            self.count = len(shas)
+            self.count = len(self.table)
             self.ids_at = self.offsets_at = self.large_at = 0
             return
         if length < 8 + 1024 + 40:

@@ -304,41 +304,52 @@ def test_oid_normalises_bytes_and_str() -> None:
 # Pack indexes read by slicing
 
 
-def test_read_index_agrees_with_dulwich_on_a_real_index(tmp_path: Path) -> None:
+def test_pack_index_search_agrees_with_dulwich_on_a_real_index(tmp_path: Path) -> None:
     from dulwich.object_format import SHA1
     from dulwich.pack import load_pack_index
 
     from brainvcs import Repository
-    from brainvcs.packs import read_index
+    from brainvcs.packs import _Pack
 
     with Repository.init(tmp_path / "b") as repo:
         repo.commit({"m": {"words": {f"w{i}": i for i in range(2000)}}}, "words", author="a <a@b.c>")
         assert repo.gitdir is not None
         (idx,) = (repo.gitdir / "objects" / "pack").glob("*.idx")
-    shas, offsets = read_index(str(idx))
     index = load_pack_index(str(idx), SHA1)
     try:
         expected = [(sha, offset) for sha, offset, _ in index.iterentries()]
     finally:
         index.close()
-    assert len(shas) > 10
-    assert list(zip(shas, offsets)) == expected
+    pack = _Pack(str(idx)[:-4] + ".pack")
+    try:
+        assert len(expected) > 10 and pack.count == len(expected)
+        assert [(sha, pack.find(sha)) for sha, _ in expected] == expected
+        assert pack.find(b"\0" * 20) is None and pack.find(b"\xff" * 20) is None
+    finally:
+        pack.close()
 
 
-def test_read_index_follows_large_offsets_and_refuses_truncation(tmp_path: Path) -> None:
+def test_pack_index_search_follows_large_offsets_and_refuses_truncation(tmp_path: Path) -> None:
     from dulwich.pack import write_pack_index
 
-    from brainvcs.packs import read_index
+    from brainvcs.packs import _Pack
 
     entries = [(bytes([i]) * 20, offset, 0) for i, offset in ((1, 12), (2, 3 << 31), (3, 5000), (4, (1 << 40) + 7))]
-    path = tmp_path / "big.idx"
-    with path.open("wb") as handle:
+    (tmp_path / "big.pack").write_bytes(b"PACK" + bytes(40))  # only the index is searched here
+    with (tmp_path / "big.idx").open("wb") as handle:
         write_pack_index(handle, entries, b"\0" * 20, version=2)
-    shas, offsets = read_index(str(path))
-    assert list(zip(shas, offsets)) == [(sha, offset) for sha, offset, _ in entries]
-    (tmp_path / "short.idx").write_bytes(path.read_bytes()[:1100])
+    pack = _Pack(str(tmp_path / "big.pack"))
+    try:
+        assert [(sha, pack.find(sha)) for sha, _, _ in entries] == [(sha, offset) for sha, offset, _ in entries]
+    finally:
+        pack.close()
+    (tmp_path / "short.pack").write_bytes(b"PACK" + bytes(40))
+    (tmp_path / "short.idx").write_bytes((tmp_path / "big.idx").read_bytes()[:1100])
+    with pytest.raises(ValueError, match="truncated"):
+        _Pack(str(tmp_path / "short.pack"))
+    (tmp_path / "short.idx").write_bytes((tmp_path / "big.idx").read_bytes()[:1150])
     with pytest.raises(ValueError, match="holds fewer"):
-        read_index(str(tmp_path / "short.idx"))
+        _Pack(str(tmp_path / "short.pack"))
 
 
 def _one_pack_repo(path: Path) -> tuple[Any, Path]:
