@@ -344,7 +344,7 @@ def test_pack_index_search_follows_large_offsets_and_refuses_truncation(tmp_path
     finally:
         pack.close()
     (tmp_path / "short.pack").write_bytes(b"PACK" + bytes(40))
-    (tmp_path / "short.idx").write_bytes((tmp_path / "big.idx").read_bytes()[:1100])
+    (tmp_path / "short.idx").write_bytes((tmp_path / "big.idx").read_bytes()[:1000])
     with pytest.raises(ValueError, match="truncated"):
         _Pack(str(tmp_path / "short.pack"))
     (tmp_path / "short.idx").write_bytes((tmp_path / "big.idx").read_bytes()[:1150])
