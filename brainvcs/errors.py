@@ -7,6 +7,7 @@ classes to exit codes in exactly one place (``brainvcs.cli._exit_code_for``).
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -51,6 +52,10 @@ class InputFileError(BrainVCSError):
     """A file given by the user cannot be read as what it should be."""
 
     exit_code = 3
+
+
+class UnsafePathError(InputFileError):
+    """A path brainvcs was asked to write goes through a symlink, or is not a regular file."""
 
 
 class NotARepositoryError(BrainVCSError):
@@ -211,3 +216,19 @@ class StorageFullError(BrainVCSError):
 
 def _short(oid: str | None) -> str:
     return oid[:12] if oid else "nothing"
+
+
+#: errno values that mean the disk refused a write rather than a path being wrong.
+_DISK_REFUSALS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
+
+
+def os_error(exc: OSError) -> BrainVCSError:
+    """The error a user sees for an operating-system failure: the file, what the system said, what to do."""
+    where = exc.filename if exc.filename is not None else "a file"
+    reason = exc.strerror or str(exc)
+    if exc.errno in _DISK_REFUSALS:
+        return StorageFullError(f"cannot write {where}: {reason}; nothing was committed",
+                                "free disk space (or fix the file system) and run the command again")
+    return BrainVCSError(f"{where}: {reason}",
+                         "check that the path exists and is what it should be (a file or a directory), "
+                         "and its permissions; a repository's internal files must not be changed by hand")

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .errors import LockHeldError
+from .errors import LockHeldError, UnsafePathError
+from .files import open_regular_nofollow
 
 LOCK_NAME = "brainvcs.lock"
 #: A ref ``.lock`` file older than this, seen while we hold the repository lock, is stale.
@@ -41,6 +42,8 @@ STALE_REF_LOCK_SECONDS = 10.0
 
 #: Filesystem timestamps can trail ``time.time()`` by a clock tick; widen the dead holder's window by this.
 _MTIME_SLACK = 0.05
+#: Bytes of a lock record read at most (a record is a short JSON object).
+_MAX_RECORD = 4096
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,9 @@ class RepositoryLock:
         if self._depth:
             self._depth += 1
             return
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        # A lock file planted as a symlink (or a directory) must not make brainvcs truncate or create
+        # a file elsewhere: O_NOFOLLOW, and only a regular file is accepted.
+        fd = open_regular_nofollow(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.timeout
         delay = 0.005
         while True:
@@ -148,9 +153,14 @@ class RepositoryLock:
 def read_holder(path: str | os.PathLike[str]) -> LockHolder | None:
     """The holder recorded in a lock file, or None if it is empty (released cleanly) or unreadable."""
     try:
-        info = json.loads(Path(path).read_text() or "null")
+        fd = open_regular_nofollow(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, _MAX_RECORD).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
+        info = json.loads(text or "null")
         return LockHolder(int(info["pid"]), str(info["host"]), float(info["since"])) if info else None
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, UnsafePathError):
         return None
 
 

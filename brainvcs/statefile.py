@@ -17,10 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import orjson
 
 from . import canonical
 from .errors import InputFileError, InvalidStateError
+from .files import atomic_write
 from .layout import escape_name, unescape_name
 from .tensors import is_array
 
@@ -80,26 +80,40 @@ def encode_state(state: dict[str, Any]) -> bytes:
     return canonical.encode(state, default=_tensor_out)
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
 def parse_state(data: bytes, where: str) -> dict[str, Any]:
-    """Parse a state document; errors name ``where`` and the line/column or value path."""
-    # orjson reads an integer beyond 64 bits as a float, silently changing it: a file
-    # with such a long run of digits is read by the (exact, slower) stdlib instead.
-    exact = _LONG_INTEGER.search(data) is not None
+    """Parse a state document; errors name ``where`` and the line/column or value path.
+
+    Read with the standard library, exactly: a key given twice in one object is
+    refused (a JSON reader would keep the last value and lose the other), and
+    an integer beyond 64 bits stays an integer so the check can name it.
+    """
     try:
-        value = json.loads(data) if exact else orjson.loads(data)
-    except (orjson.JSONDecodeError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        try:
-            # The stdlib accepts NaN/Infinity literals: parse with it so the
-            # refusal can name the value's path instead of a column.
-            value = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):  # orjson stops at 1024 levels
-            raise InputFileError(f"{where}: not valid JSON: {exc}",
-                                 "a state file is one JSON object: {\"module\": value, ...}") from None
-        try:
-            canonical.check(value)
-        except InvalidStateError as bad:
-            raise InvalidStateError(bad.path, f"{bad.problem} (in {where})", bad.hint) from None
+        value = json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as dup:
+        raise InputFileError(f"{where}: key {dup.key!r} appears more than once in one object",
+                             "a JSON reader would keep only the last value; remove or rename the duplicates") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputFileError(f"{where}: not valid JSON: {exc}", "fix the file at that line and column") from None
+    except RecursionError:
+        raise InputFileError(f"{where}: nested deeper than {canonical.MAX_DEPTH} levels",
+                             "a brain state nests at most that deep") from None
     if not isinstance(value, dict):
         raise InputFileError(f"{where}: expected a JSON object of modules, found {type(value).__name__}",
                              "a state file is one JSON object: {\"module\": value, ...}")
@@ -109,7 +123,8 @@ def parse_state(data: bytes, where: str) -> dict[str, Any]:
         except RecursionError:
             raise InputFileError(f"{where}: nested deeper than {canonical.MAX_DEPTH} levels",
                                  "a brain state nests at most that deep") from None
-    if exact:  # the stdlib also let NaN, infinities and out-of-range integers through
+    if _NON_FINITE.search(data) or _LONG_INTEGER.search(data):
+        # the stdlib let NaN, infinities or out-of-range integers through: name the value's path
         try:
             canonical.check(value, default=_tensor_out)
         except InvalidStateError as bad:
@@ -117,6 +132,7 @@ def parse_state(data: bytes, where: str) -> dict[str, Any]:
     return value
 
 
+_NON_FINITE = re.compile(rb"NaN|Infinity")
 _LONG_INTEGER = re.compile(rb"(?<![0-9.eE+-])-?[0-9]{19,}(?![0-9.eE])")
 
 
@@ -162,7 +178,9 @@ def _read_bytes(path: Path) -> bytes:
 def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_directory: bool = False) -> list[Path]:
     """Write a state as one file (or one file per module); returns the files written.
 
-    Files are written to a temporary name and renamed, so a reader never sees half a file.
+    Files are written to an unpredictable temporary name (``O_EXCL``) and
+    renamed, so a reader never sees half a file and a planted symlink never
+    redirects the write.
     """
     target = Path(path)
     written: list[Path] = []
@@ -178,14 +196,8 @@ def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_direc
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputFileError(f"{path}: cannot write ({exc.strerror})",
                              "check free space and permissions, or write elsewhere with --output") from None

@@ -98,7 +98,10 @@ CLI_CASES: list[tuple[str, CaseArgs, int, str]] = [
     ("too-deep", lambda r, t: ["commit", "-C", str(r), "-m", "x",
                                str(write_state_text(t, '{"m": ' + "[" * 200 + "]" * 200 + "}"))], 3, "nested deeper"),
     ("very-deep", lambda r, t: ["commit", "-C", str(r), "-m", "x",
-                                str(write_state_text(t, '{"m": ' + "[" * 5000 + "]" * 5000 + "}"))], 3, "not valid JSON"),
+                                str(write_state_text(t, '{"m": ' + "[" * 5000 + "]" * 5000 + "}"))], 3, "nested deeper"),
+    ("duplicate-key", lambda r, t: ["commit", "-C", str(r), "-m", "x",
+                                    str(write_state_text(t, '{"m": {"a": 1, "a": 2}}'))], 3,
+     "key 'a' appears more than once"),
     ("reserved-key", lambda r, t: ["commit", "-C", str(r), "-m", "x",
                                    str(write_state_text(t, '{"m": {"$tensor": 1, "x": 2}}'))], 3, "reserved for tensors"),
     ("bad-tensor", lambda r, t: ["commit", "-C", str(r), "-m", "x", str(write_state_text(

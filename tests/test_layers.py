@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "brainvcs"
 #: Rank of each module or subpackage of brainvcs (dotted, relative to the package; the longest
 #: matching prefix wins). A module may import only modules of its own or a lower rank.
 RANKS: dict[str, int] = {
-    "errors": 0,
+    "errors": 0, "files": 0,  # files: safe writes, needs only the errors
     "canonical": 1,
     "layout": 2, "tensors": 2, "incremental": 2,  # incremental: layout's rebuild from a base snapshot
     "store": 3, "packs": 3,  # packs: the pack-file I/O under store

@@ -17,7 +17,6 @@ import json
 import math
 import os
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from brainvcs.errors import BrainVCSError, InputFileError, InvalidStateError
+from brainvcs.files import atomic_write
 
 __all__ = [
     "SeedJsonImport",
@@ -129,7 +129,8 @@ def _pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _Refused:
     for key, _ in pairs:
         if key in seen:
             # json.loads would keep the last value silently: importing would lose data.
-            return _Refused(f"key {key!r} appears more than once")
+            return _Refused(f"key {key!r} appears more than once",
+                            "a JSON reader keeps only the last value; remove or rename the duplicates")
         seen.add(key)
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -322,6 +323,8 @@ SEED_DOCUMENT = Record(
 
 def _checked_document(doc: Any) -> dict[str, Any]:
     """A checked deep copy of a seed document (or of a state holding one)."""
+    if isinstance(doc, _Refused):  # the top-level object itself could not be read (a duplicate key)
+        raise JsonValueProblem((), doc.problem, doc.hint)
     if not isinstance(doc, Mapping):
         raise JsonValueProblem((), f"the top level must be a JSON object, got {kind_of(doc)}")
     for name in doc:
@@ -410,19 +413,7 @@ def write_seed_json_file(state: Mapping[str, Any], path: str | os.PathLike[str])
     """Write a state as the seed's JSON file, atomically (temporary file, fsync, rename)."""
     # indent=2 and ASCII escapes are what the seed's json.dump wrote: same bytes back.
     data = json.dumps(seed_json_from_state(state), indent=2, allow_nan=False).encode("ascii")
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
-        # os.open with 0o666 keeps the umask-based mode the seed's open() would give.
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        finally:
-            if temporary.exists():
-                temporary.unlink()
+        atomic_write(path, data)  # mode 0o666 less the umask, as the seed's open() gave
     except OSError as exc:
         raise BrainVCSError(f"{os.fspath(path)}: cannot write: {exc.strerror or exc}") from None

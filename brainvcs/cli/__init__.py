@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ..errors import BrainVCSError
+from ..errors import BrainVCSError, os_error
 from ._common import EXIT_CODES_HELP
 from .core import checkout, commit, export, init, log, show, status
 from .maint import gc, verify
@@ -47,6 +47,10 @@ class _Group(click.Group):
             # Output piped into `head` and closed early: not an error.
             sys.stderr.close()
             ctx.exit(0)
+        except OSError as exc:  # the file system said no: name the file and the reason, not a bug
+            error = os_error(exc)
+            _print_error(error.message, error.hint)
+            ctx.exit(exit_code_for(error))
         except Exception as exc:  # a bug: say so in one line, details on request
             if os.environ.get("BRAINVCS_DEBUG"):
                 traceback.print_exc()

@@ -17,7 +17,8 @@ Exit status:
   0    success
   1    error
   2    usage error (bad option, invalid branch or tag name)
-  3    invalid state or input file (NaN, unsupported type, malformed JSON)
+  3    invalid state or input file (NaN, unsupported type, malformed JSON),
+       or a path brainvcs will not write through (a symlink)
   4    not a repository, or a repository already exists there
   5    unknown revision, or the branch/tag already exists
   6    not a brainvcs snapshot, or a format this version cannot read

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import canonical, layout
 from ..errors import BrainVCSError, CorruptObjectError, MergeConflictError, UsageError
+from ..files import atomic_write, check_no_symlinks
 from ..store import FINGERPRINT_TRAILER, ObjectId
 from .api import Repository, plan_commits
 from .plan import MergePlan, Resolution
@@ -167,8 +168,14 @@ def _snapshot_files(root: Path) -> set[str]:
 
 
 def write_tree(root: Path, tree: layout.SnapshotTree) -> tuple[list[str], list[str]]:
-    """Make the files under ``root`` exactly ``tree``; returns (written, removed) paths."""
+    """Make the files under ``root`` exactly ``tree``; returns (written, removed) paths.
+
+    A symlink anywhere on the way to a file is refused (:class:`UnsafePathError`),
+    before anything is written.
+    """
     wanted = dict(tree.walk())
+    for path in wanted:  # a clone may hold symlinks where snapshot files belong: refuse before writing
+        check_no_symlinks(root / path, root)
     removed = sorted(_snapshot_files(root) - wanted.keys())
     for path in removed:
         (root / path).unlink()
@@ -181,8 +188,7 @@ def write_tree(root: Path, tree: layout.SnapshotTree) -> tuple[list[str], list[s
         target = root / path
         if target.is_file() and target.read_bytes() == data:
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        atomic_write(target, data, root=root, durable=False)
         written.append(path)
     return written, removed
 
