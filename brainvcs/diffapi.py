@@ -6,14 +6,13 @@ revisions to snapshots and installs the git diff driver in a C-git clone.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .diff import BrainDiff, Endpoint, brain_summary, diff_snapshots
 from .diff import gitdriver
 from .errors import UsageError
+from .merge.gitdriver import install_merge_driver
 from .repo import Repository
 from .store import GitTreeReader, ObjectId
 
@@ -78,22 +77,22 @@ class GitSetup:
         return {"gitdir": str(self.gitdir), "attributes": str(self.attributes), "config": dict(self.config)}
 
 
-def default_program() -> str:
-    """How git should start brainvcs: this Python running ``-m brainvcs`` (works without PATH)."""
-    return f"{shlex.quote(sys.executable)} -m brainvcs"
-
-
 def git_setup(repo: Repository, *, program: str | None = None) -> GitSetup:
-    """Make plain ``git diff`` / ``git log -p`` in this clone show semantic brain diffs.
+    """Make plain ``git diff``, ``git log -p`` and ``git merge`` in this clone semantic.
 
     Writes the attribute lines to ``$GIT_DIR/info/attributes`` (not a tracked
-    ``.gitattributes``: a snapshot may not contain ``.git*`` names) and sets
-    ``diff.brainvcs.command``/``textconv`` in the repository's config.
+    ``.gitattributes``: a snapshot may not contain ``.git*`` names), sets
+    ``diff.brainvcs.command``/``textconv`` and the merge driver in the
+    repository's config. ``program`` is how git starts brainvcs (default:
+    :func:`brainvcs.diff.gitdriver.driver_program`, which a cloned working tree
+    cannot hijack).
     """
     if repo.gitdir is None:
         raise UsageError("git-setup needs a repository on disk")
-    attributes, config = gitdriver.install(repo.gitdir, program or default_program())
-    return GitSetup(repo.gitdir, attributes, config)
+    program = program or gitdriver.driver_program()
+    attributes, config = gitdriver.install(repo.gitdir, program)
+    merge_settings = install_merge_driver(repo.gitdir, program=program)
+    return GitSetup(repo.gitdir, attributes, {**config, **merge_settings})
 
 
 def git_diff_driver(repo: Repository, args: list[str]) -> str:

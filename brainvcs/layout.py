@@ -581,6 +581,25 @@ def _check_module_table(manifest: dict[str, Any]) -> None:
         raise CorruptObjectError(f"{MANIFEST}: entries {sorted(set(digests) - entries)[:3]} belong to no module")
 
 
+def check_root(manifest: dict[str, Any], root: Mapping[str, bool]) -> None:
+    """Every entry at the top of a snapshot must be the manifest, a module it lists, or the tensor store.
+
+    Anything else is refused: a checkout never shows it, so it can only be
+    there to be found by another program working in a clone (a planted
+    ``brainvcs/__main__.py`` for ``python -m``, a ``.gitattributes``).
+    """
+    allowed = {MANIFEST, TENSOR_DIR, *manifest["digests"]}
+    extra = sorted(set(root) - allowed)
+    if extra:
+        raise CorruptObjectError(f"snapshot holds {len(extra)} top-level entr{'y' if len(extra) == 1 else 'ies'} "
+                                 f"that {MANIFEST} does not account for: {', '.join(map(repr, extra[:3]))}",
+                                 "files committed beside a brain (by git, or a host's web editor) are refused: "
+                                 "they could be run by programs working in a clone; `git rm` them in a new commit "
+                                 "if you added them, and do not trust this commit otherwise")
+    if root.get(MANIFEST, False) or root.get(TENSOR_DIR, True) is False:
+        raise CorruptObjectError(f"snapshot: {MANIFEST} must be a file and {TENSOR_DIR} a directory")
+
+
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 #: Deepest directory a snapshot may nest (the layout never nests values deeper than canonical.MAX_DEPTH).
 MAX_TREE_DEPTH = canonical.MAX_DEPTH
@@ -765,6 +784,7 @@ def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, A
         wanted = {m: wanted[m] for m in modules}
     loader = _Loader(reader)
     root = reader.list_dir("")
+    check_root(manifest, root)
     state: dict[str, Any] = {}
     # Decoding allocates millions of containers and none of them form cycles:
     # the cyclic collector would only rescan them over and over (2x the time).

@@ -55,6 +55,17 @@ def _object_header(type_num: int, size: int) -> bytes:
     return bytes(out)
 
 
+class ObjectTooLargeError(CorruptObjectError):
+    """An object declares more bytes than what it is read as may hold; nothing was inflated."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"an object declares {size} bytes, over the {limit}-byte limit for what it is; "
+                         "refusing to inflate it",
+                         "the repository is corrupt or hostile; restore it from a trusted clone")
+        self.size = size
+        self.limit = limit
+
+
 def entry_header(data: Any, offset: int) -> tuple[int, int, int]:
     """``(type, declared size, offset of what follows)`` of the pack entry at ``offset``.
 
@@ -120,12 +131,14 @@ def delta_sizes(delta: bytes) -> tuple[int, int]:
     return sizes[0], sizes[1]
 
 
-def check_entry_sizes(data: Any, offset: int, ref_offset: Callable[[bytes], int | None]) -> None:
+def check_entry_sizes(data: Any, offset: int, ref_offset: Callable[[bytes], int | None],
+                      limit: int = MAX_OBJECT_BYTES) -> None:
     """Refuse an entry if it, its delta result, or any base on its chain declares too many bytes.
 
     Reads only entry headers and the first bytes of each delta, so a reader that
     inflates by declared size (dulwich) can be protected from decompression bombs.
     ``ref_offset`` maps a base object id to its offset in the same pack (None: elsewhere).
+    The object itself may declare at most ``limit`` bytes (:class:`ObjectTooLargeError`).
     """
     seen: set[int] = set()
     for _ in range(_MAX_CHAIN):
@@ -133,6 +146,8 @@ def check_entry_sizes(data: Any, offset: int, ref_offset: Callable[[bytes], int 
             raise CorruptObjectError(f"delta chain at offset {offset} loops back on itself")
         seen.add(offset)
         type_num, size, pos = entry_header(data, offset)
+        if len(seen) == 1 and 1 <= type_num <= 4 and size > limit:
+            raise ObjectTooLargeError(size, limit)
         if type_num == _OFS_DELTA:
             back, pos = _ofs_distance(data, pos)
             base: int | None = offset - back if 0 < back < offset else None
@@ -144,6 +159,8 @@ def check_entry_sizes(data: Any, offset: int, ref_offset: Callable[[bytes], int 
         # A dynamic Huffman header is a few hundred bytes at most: 1 KiB holds the delta's sizes.
         head = zlib.decompressobj().decompress(bytes(data[pos:pos + 1024]), 32)
         _, target = delta_sizes(head)
+        if len(seen) == 1 and target > limit:
+            raise ObjectTooLargeError(target, limit)
         if target > MAX_OBJECT_BYTES:
             raise CorruptObjectError(f"a delta at offset {offset} declares a {target}-byte result, over the "
                                      f"{MAX_OBJECT_BYTES}-byte limit; refusing to inflate it",
@@ -346,6 +363,9 @@ class PackReader:
             names = {n[:-4] for n in os.listdir(self.pack_dir) if n.endswith(".idx") and n.startswith("pack-")}
         except FileNotFoundError:
             names = set()
+        except NotADirectoryError:
+            raise CorruptObjectError(f"{self.pack_dir}: is not a directory; this repository's object store is damaged",
+                                     "restore the repository from a clone") from None
         if names == set(self._packs):
             return
         gone = [self._packs.pop(name) for name in set(self._packs) - names]
@@ -385,14 +405,18 @@ class PackReader:
     def __contains__(self, binsha: bytes) -> bool:
         return self._locate(binsha) is not None
 
-    def read(self, binsha: bytes) -> tuple[int, bytes] | None:
-        """``(type_num, raw bytes)`` of an object, or None if no loaded pack has it."""
+    def read(self, binsha: bytes, limit: int = MAX_OBJECT_BYTES) -> tuple[int, bytes] | None:
+        """``(type_num, raw bytes)`` of an object, or None if no loaded pack has it.
+
+        An object whose header (or top delta) declares more than ``limit`` bytes
+        is refused before it is inflated.
+        """
         location = self._locate(binsha)
         if location is None:
             return None
         pack, offset = location
         try:
-            return self._read_at(pack, offset)
+            return self._read_at(pack, offset, limit)
         except CorruptObjectError:
             raise
         except (zlib.error, IndexError, KeyError, ValueError, struct.error, TypeError, ApplyDeltaError) as exc:
@@ -400,7 +424,7 @@ class PackReader:
                                      f"cannot be read ({type(exc).__name__}: {exc})",
                                      "run `brainvcs verify`; restore the repository from a clone") from None
 
-    def _read_at(self, pack: _Pack, offset: int) -> tuple[int, bytes]:
+    def _read_at(self, pack: _Pack, offset: int, limit: int = MAX_OBJECT_BYTES) -> tuple[int, bytes]:
         # The delta chain is walked with a loop, not recursion: dulwich's gc bounds
         # chains by nothing but the history, and a hostile pack can chain thousands.
         chain: list[tuple[_Pack, int, bytes]] = []  # (pack, offset, delta), newest first
@@ -419,6 +443,8 @@ class PackReader:
             if not _PACK_HEADER <= offset < pack.size - 20:
                 raise CorruptObjectError(f"offset {offset} is outside {os.path.basename(pack.path)}")
             type_num, size, pos = entry_header(data, offset)
+            if not chain and 1 <= type_num <= 4 and size > limit:
+                raise ObjectTooLargeError(size, limit)
             if type_num == _OFS_DELTA:
                 back, pos = _ofs_distance(data, pos)
                 if not 0 < back <= offset - _PACK_HEADER:
@@ -441,6 +467,8 @@ class PackReader:
             else:
                 raise CorruptObjectError(f"entry at offset {offset} of {os.path.basename(pack.path)} "
                                          f"has unknown type {type_num}")
+        if chain and delta_sizes(chain[0][2])[1] > limit:
+            raise ObjectTooLargeError(delta_sizes(chain[0][2])[1], limit)
         for depth, (delta_pack, delta_offset, delta) in enumerate(reversed(chain)):
             result = self._apply(result, delta)
             if depth < len(chain) - 1:  # every base on the way is kept; the object itself is not

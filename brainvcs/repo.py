@@ -22,7 +22,7 @@ from dulwich.repo import MemoryRepo, Repo
 from . import layout
 from .canonical import Blake3Digest
 from .diff import summarize_snapshots
-from .errors import (BrainVCSError, EmptyRepositoryError, IntegrityError, NotABrainCommitError, NotARepositoryError,
+from .errors import (BrainVCSError, CorruptObjectError, EmptyRepositoryError, IntegrityError, NotABrainCommitError, NotARepositoryError,
                      RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
 from .gc import GcReport, collect_garbage, consolidate
 from .lock import RepositoryLock, clear_stale_ref_locks
@@ -30,7 +30,7 @@ from .refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, chec
 from .packs import PackReader
 from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, find_objects, now, oid,
                     parse_trailers, read_commit, read_object)
-from .verify import VerifyReport, verify_commits
+from .verify import VerifyReport, verify_commits, verify_snapshot
 
 DEFAULT_BRANCH = "main"
 DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
@@ -624,6 +624,19 @@ class Repository:
         """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.verify`."""
         heads = [self.resolve(rev)] if rev is not None else self._heads()
         return verify_commits(self.objects, heads, self.shallow)
+
+    def check_snapshot(self, commit: ObjectId) -> None:
+        """Refuse (CorruptObjectError) a commit whose snapshot any reader would refuse.
+
+        Called before a branch is moved to a commit that came from elsewhere
+        (a fast-forward in ``merge``, ``pull``, ``sync``), so a hostile or
+        damaged snapshot never becomes a branch tip.
+        """
+        report = verify_snapshot(self.objects, commit)
+        if not report.ok:
+            raise CorruptObjectError(f"commit {commit[:12]} is not a valid brain snapshot: {report.problems[0]}",
+                                     "nothing was changed; the commit came from a damaged or hostile repository "
+                                     "(see `brainvcs verify " + commit[:12] + "`)")
 
     def gc(self, *, prune: bool = True, aggressive: bool = False) -> GcReport:
         """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`.

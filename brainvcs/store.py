@@ -25,9 +25,9 @@ from typing import Any, NewType, Protocol
 from dulwich.objects import Blob, Commit, ShaFile, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
-from .errors import BrainVCSError, CorruptObjectError, StorageFullError
-from .layout import SnapshotTree
-from .packs import PackReader, check_entry_sizes, fsync_dir, write_pack
+from .errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
+from .layout import TENSOR_CHUNK, TENSOR_DIR, SnapshotTree
+from .packs import ObjectTooLargeError, PackReader, check_entry_sizes, fsync_dir, write_pack
 
 _fsync_dir = fsync_dir  # used by gc
 
@@ -40,6 +40,15 @@ _FILE_MODE = 0o100644
 _DIR_MODE = 0o040000
 #: Refuse a single snapshot blob larger than this on read (hostile repositories).
 MAX_BLOB_BYTES = 1 << 31
+#: Largest JSON file of a snapshot, written or read: a 1 GiB blob of zeros in a 1 MB pack is refused
+#: by its header before anything is inflated (a legitimate file is a shard or chunk of a few KiB,
+#: or one large value).
+MAX_JSON_BLOB_BYTES = 256 << 20
+#: Largest tensor chunk file: chunks are cut at exactly ``layout.TENSOR_CHUNK`` bytes.
+MAX_TENSOR_CHUNK_BLOB = TENSOR_CHUNK
+_TENSOR_PREFIX = TENSOR_DIR + "/"
+#: Largest tree object of a snapshot (a list of a million chunks needs about 60 MB).
+MAX_TREE_BYTES = 64 << 20
 
 
 def oid(raw: bytes | str) -> ObjectId:
@@ -103,17 +112,21 @@ class ObjectWriter:
 
     def add_tree(self, tree: SnapshotTree) -> ObjectId:
         """Add every blob and directory of ``tree``; return the root tree id."""
-        return oid(self._tree(tree))
+        return oid(self._tree(tree, ""))
 
-    def _tree(self, tree: SnapshotTree) -> bytes:
+    def _tree(self, tree: SnapshotTree, path: str) -> bytes:
         if tree.git_id is not None:
             # Shared with a snapshot already written: all of it exists.
             return tree.git_id
         git_tree = Tree()
         for name, entry in tree.entries.items():
             if isinstance(entry, SnapshotTree):
-                git_tree.add(name.encode("utf-8"), _DIR_MODE, self._tree(entry))
+                git_tree.add(name.encode("utf-8"), _DIR_MODE, self._tree(entry, f"{path}{name}/"))
             else:
+                if len(entry) > MAX_JSON_BLOB_BYTES:  # what every reader would refuse is never written
+                    raise InvalidStateError(f"{path}{name}", f"one stored file would hold {len(entry):,} bytes, "
+                                            f"over the {MAX_JSON_BLOB_BYTES:,}-byte limit of a snapshot file",
+                                            "store a value this large as a numpy array, or split it")
                 git_tree.add(name.encode("utf-8"), _FILE_MODE, self._add(Blob.from_string(entry)))
         sha = self._add(git_tree)
         self._named.append((tree, sha))
@@ -164,11 +177,14 @@ def _storage_error(exc: OSError, where: str) -> BrainVCSError:
     return BrainVCSError(f"cannot write to {where}: {exc.strerror or exc}; nothing was committed")
 
 
-def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
-    """Fetch an object or raise CorruptObjectError naming what it was for."""
+def read_object(store: BaseObjectStore, sha: bytes | str, what: str, limit: int = MAX_BLOB_BYTES) -> ShaFile:
+    """Fetch an object or raise CorruptObjectError naming what it was for.
+
+    A packed object declaring more than ``limit`` bytes is refused before it is inflated.
+    """
     key = sha.encode("ascii") if isinstance(sha, str) else sha
     try:
-        _check_declared_size(store, key)
+        _check_declared_size(store, key, limit)
         return store[key]
     except CorruptObjectError:
         raise
@@ -186,7 +202,7 @@ def read_object(store: BaseObjectStore, sha: bytes | str, what: str) -> ShaFile:
                              "run `brainvcs verify`; restore the repository from a clone")
 
 
-def _check_declared_size(store: BaseObjectStore, key: bytes) -> None:
+def _check_declared_size(store: BaseObjectStore, key: bytes, limit: int) -> None:
     """Refuse a packed object that declares too many bytes, before dulwich inflates it (it trusts headers)."""
     if not isinstance(store, DiskObjectStore) or len(key) != 40:
         return
@@ -211,7 +227,7 @@ def _check_declared_size(store: BaseObjectStore, key: bytes) -> None:
         except KeyError:
             return None
 
-    check_entry_sizes(buffer, offset, ref_offset)
+    check_entry_sizes(buffer, offset, ref_offset, limit)
 
 
 def find_objects(store: BaseObjectStore, hex_prefix: str, what: str) -> set[ObjectId]:
@@ -270,7 +286,10 @@ class GitTreeReader:
             if entry is None or not entry[0]:
                 raise KeyError(path)
             sha = entry[1]
-        type_num, raw = self._raw(sha, path or "snapshot root")
+        try:
+            type_num, raw = self._raw(sha, path or "snapshot root", MAX_TREE_BYTES)
+        except ObjectTooLargeError as exc:
+            raise CorruptObjectError(f"{path or 'snapshot root'}: {exc.message}", exc.hint) from None
         if type_num != Tree.type_num:
             raise CorruptObjectError(f"{path or 'snapshot root'}: expected a tree")
         try:
@@ -310,21 +329,25 @@ class GitTreeReader:
         entry = self._listing(parent).get(name)
         if entry is None or entry[0]:
             raise KeyError(path)
-        type_num, data = self._raw(entry[1], path)
+        limit = MAX_TENSOR_CHUNK_BLOB if path.startswith(_TENSOR_PREFIX) else MAX_JSON_BLOB_BYTES
+        try:
+            type_num, data = self._raw(entry[1], path, limit)
+        except ObjectTooLargeError as exc:
+            raise CorruptObjectError(f"{path}: {exc.message}", exc.hint) from None
         if type_num != Blob.type_num:
             raise CorruptObjectError(f"{path}: expected a blob")
-        if len(data) > MAX_BLOB_BYTES:
-            raise CorruptObjectError(f"{path}: blob of {len(data)} bytes exceeds the {MAX_BLOB_BYTES}-byte limit")
+        if len(data) > limit:
+            raise CorruptObjectError(f"{path}: blob of {len(data)} bytes exceeds the {limit}-byte limit")
         self.blobs_read += 1
         self.bytes_read += len(data)
         return data
 
-    def _raw(self, sha: bytes, what: str) -> tuple[int, bytes]:
+    def _raw(self, sha: bytes, what: str, limit: int = MAX_BLOB_BYTES) -> tuple[int, bytes]:
         if self._packs is not None:
-            found = self._packs.read(hex_to_sha(sha))
+            found = self._packs.read(hex_to_sha(sha), limit)
             if found is not None:
                 return found
-        obj = read_object(self._store, sha, what)
+        obj = read_object(self._store, sha, what, limit)
         return obj.type_num, obj.as_raw_string()
 
     def walk_files(self, path: str = "") -> Iterator[str]:

@@ -8,7 +8,9 @@ an array is met.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .canonical import blake3_hex
@@ -18,6 +20,13 @@ from .errors import CorruptObjectError, InvalidStateError, UsageError
 _KINDS = "biufc"
 #: Refuse descriptors claiming more than this many bytes (hostile snapshots).
 MAX_TENSOR_BYTES = 1 << 40
+#: Most dimensions a stored tensor may have (numpy 1.x allows 32, numpy 2 allows 64).
+MAX_TENSOR_DIMS = 32
+_DESCRIPTOR_KEYS = frozenset({"bytes", "chunks", "dtype", "shape"})
+#: A dtype as ``describe`` writes it: byte order, kind, item size (numpy's ``dtype.str``).
+_DTYPE = re.compile(r"([<>|=])([biufc])([0-9]{1,2})")
+_ITEM_SIZES = {"b": {1}, "i": {1, 2, 4, 8}, "u": {1, 2, 4, 8}, "f": {2, 4, 8, 16}, "c": {8, 16, 32}}
+_CHUNK_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 def is_array(obj: Any) -> bool:
@@ -44,33 +53,59 @@ def describe(array: Any, chunk_size: int) -> tuple[dict[str, Any], list[tuple[st
     return descriptor, chunks
 
 
+@dataclass(frozen=True)
+class TensorSpec:
+    """A tensor descriptor that passed every check: what its bytes must be."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    size: int
+    chunks: tuple[str, ...]
+
+
+def validate(descriptor: Any, path: str) -> TensorSpec:
+    """Check a stored tensor descriptor without numpy; :class:`CorruptObjectError` names what is wrong.
+
+    ``verify`` and ``checkout`` share this, so verify reports every descriptor checkout would refuse.
+    """
+    if not isinstance(descriptor, dict) or set(descriptor) != _DESCRIPTOR_KEYS:
+        raise CorruptObjectError(f"{path}: malformed tensor descriptor (expected the keys {sorted(_DESCRIPTOR_KEYS)})")
+    dtype, shape, size, chunks = (descriptor[key] for key in ("dtype", "shape", "bytes", "chunks"))
+    match = _DTYPE.fullmatch(dtype) if isinstance(dtype, str) else None
+    if match is None or int(match.group(3)) not in _ITEM_SIZES[match.group(2)]:
+        raise CorruptObjectError(f"{path}: tensor dtype {dtype!r} is not one brainvcs stores")
+    if (not isinstance(shape, list) or len(shape) > MAX_TENSOR_DIMS
+            or any(type(n) is not int or n < 0 for n in shape)):
+        raise CorruptObjectError(f"{path}: tensor shape {str(shape)[:80]} is malformed "
+                                 f"(at most {MAX_TENSOR_DIMS} non-negative whole numbers)")
+    count = 1
+    for n in shape:
+        count *= n
+        if count > MAX_TENSOR_BYTES:  # stop before a hostile product grows without bound
+            break
+    expected = count * int(match.group(3))
+    if type(size) is not int or size != expected or size > MAX_TENSOR_BYTES:
+        raise CorruptObjectError(f"{path}: tensor descriptor declares {size} bytes for shape {shape} of {dtype}")
+    if not isinstance(chunks, list) or any(type(d) is not str or not _CHUNK_DIGEST.fullmatch(d) for d in chunks):
+        raise CorruptObjectError(f"{path}: tensor chunk list is malformed")
+    return TensorSpec(dtype, tuple(shape), size, tuple(chunks))
+
+
 def restore(descriptor: Any, fetch: Callable[[str], bytes], path: str) -> Any:
     """Rebuild an array from its descriptor, fetching (verified) chunks by digest."""
+    spec = validate(descriptor, path)
     try:
         import numpy as np
     except ImportError:
         raise UsageError(f"{path}: this snapshot holds numpy arrays but numpy is not installed",
                          "pip install 'brainvcs[numpy]'") from None
-    if not isinstance(descriptor, dict):
-        raise CorruptObjectError(f"{path}: malformed tensor descriptor")
+    data = b"".join(fetch(digest) for digest in spec.chunks)
+    if len(data) != spec.size:
+        raise CorruptObjectError(f"{path}: tensor has {len(data)} bytes, descriptor says {spec.size}")
     try:
-        dtype = np.dtype(descriptor["dtype"])
-        shape = tuple(int(n) for n in descriptor["shape"])
-        size = int(descriptor["bytes"])
-        digests = list(descriptor["chunks"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptObjectError(f"{path}: malformed tensor descriptor ({exc})") from None
-    if dtype.kind not in _KINDS or dtype.fields is not None or any(n < 0 for n in shape):
-        raise CorruptObjectError(f"{path}: tensor descriptor has an unsupported dtype or shape")
-    count = 1
-    for n in shape:
-        count *= n
-    if size != count * dtype.itemsize or size > MAX_TENSOR_BYTES:
-        raise CorruptObjectError(f"{path}: tensor descriptor declares {size} bytes for shape {shape} of {dtype}")
-    data = b"".join(fetch(digest) for digest in digests)
-    if len(data) != size:
-        raise CorruptObjectError(f"{path}: tensor has {len(data)} bytes, descriptor says {size}")
-    return np.frombuffer(data, dtype=dtype).reshape(shape).copy()
+        return np.frombuffer(data, dtype=np.dtype(spec.dtype)).reshape(spec.shape).copy()
+    except (TypeError, ValueError) as exc:  # numpy's own limits (dimensions, sizes) on this machine
+        raise CorruptObjectError(f"{path}: numpy cannot build this tensor ({exc})") from None
 
 
 def check_storable(array: Any, path: str) -> None:

@@ -19,6 +19,7 @@ distinct objects, not commits × brain size.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +27,8 @@ from typing import Any
 from dulwich.objects import Blob, Commit, ShaFile, Tag
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
-from . import canonical, layout
+from . import canonical, layout, tensors
+from .canonical import TENSOR_KEY
 from .errors import BrainVCSError
 from .store import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, oid, parse_trailers, read_object
 
@@ -51,12 +53,20 @@ class VerifyReport:
                 "objects": self.objects, "problems": list(self.problems)}
 
 
+_TENSOR_NEEDLE = f'"{TENSOR_KEY}"'.encode()
+_TENSOR_CHUNK_PATH = re.compile(re.escape(layout.TENSOR_DIR) + r"/([0-9a-f]{2})/([0-9a-f]{64})\.bin")
+
+
+#: An object verified in one context: (git id, recorded BLAKE3 digest, map bits, shard prefix).
+_Verified = tuple[str, str, "int | None", str]
+
+
 class _Verifier:
     def __init__(self, store: BaseObjectStore) -> None:
         self.store = store
         self.report = VerifyReport()
-        self.good_trees: set[bytes] = set()
-        self.good_blobs: set[bytes] = set()
+        self.good_trees: set[_Verified] = set()
+        self.good_blobs: set[_Verified] = set()
 
     def problem(self, text: str) -> None:
         if len(self.report.problems) < 1000:
@@ -99,6 +109,10 @@ class _Verifier:
             self.problem(f"{where}: Brain-Fingerprint trailer {recorded[:16]}… does not match the snapshot's "
                          f"{manifest['fingerprint'][:16]}…")
         root = reader.list_dir("")
+        try:
+            layout.check_root(manifest, root)
+        except BrainVCSError as exc:
+            self.problem(f"{where}: {exc.message}")
         for name, digest in sorted(manifest["digests"].items()):
             if name not in root:
                 self.problem(f"{where}: module entry {name} is missing")
@@ -113,7 +127,9 @@ class _Verifier:
     def entry(self, reader: GitTreeReader, path: str, is_dir: bool, digest: str, where: str,
               map_bits: int | None = None, map_prefix: str = "") -> None:
         """Verify one entry; ``map_bits``/``map_prefix`` are set inside a sharded map."""
-        entry_id = reader.entry_id(path).encode("ascii")
+        # The same git object can be recorded under another digest, or sit in a map at
+        # another shard, in another commit: what was verified is the object in its context.
+        entry_id = (reader.entry_id(path), digest, map_bits, map_prefix)
         if entry_id in (self.good_trees if is_dir else self.good_blobs):
             return
         before = len(self.report.problems)
@@ -124,7 +140,9 @@ class _Verifier:
             if data is not None and path.endswith(".json"):
                 if not canonical.is_canonical(data):
                     self.problem(f"{where}: {path} is not in canonical form")
-                elif map_bits is not None and not path.endswith(layout.MAP_MARKER):
+                elif _TENSOR_NEEDLE in data:
+                    self.tensor_descriptors(reader, data, path, where)
+                if map_bits is not None and not path.endswith(layout.MAP_MARKER):
                     self.shard_keys(data, path, map_bits, map_prefix, where)
         if len(self.report.problems) == before:
             (self.good_trees if is_dir else self.good_blobs).add(entry_id)
@@ -189,10 +207,39 @@ class _Verifier:
                 self.problem(f"{where}: {path}: key {key!r} does not belong in this shard")
                 return
 
+    def tensor_descriptors(self, reader: GitTreeReader, data: bytes, path: str, where: str) -> None:
+        """Every tensor descriptor in a JSON blob is well-formed and its chunks are in the snapshot."""
+        try:
+            stack = [canonical.decode(data, what=path)]
+        except BrainVCSError as exc:
+            self.problem(f"{where}: {exc.message}")
+            return
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                if TENSOR_KEY not in node:
+                    stack.extend(node.values())
+                    continue
+                try:
+                    spec = tensors.validate(node[TENSOR_KEY], path)
+                except BrainVCSError as exc:
+                    self.problem(f"{where}: {exc.message}")
+                    continue
+                for digest in spec.chunks:
+                    try:
+                        reader.entry_id(f"{layout.TENSOR_DIR}/{digest[:2]}/{digest}.bin")
+                    except KeyError:
+                        self.problem(f"{where}: {path}: tensor chunk {digest[:16]}… is missing")
+                        break
+
     def tensor_chunk(self, reader: GitTreeReader, path: str, where: str) -> None:
-        name = path.rsplit("/", 1)[-1]
-        digest = name[:-4] if name.endswith(".bin") else ""
-        self.blob(reader, path, digest, where)
+        match = _TENSOR_CHUNK_PATH.fullmatch(path)
+        if match is None or match.group(2)[:2] != match.group(1):
+            self.problem(f"{where}: {path}: not a tensor chunk (chunks are {layout.TENSOR_DIR}/xx/<BLAKE3>.bin)")
+            return
+        self.blob(reader, path, match.group(2), where)
 
     def canonical_blob(self, reader: GitTreeReader, path: str, where: str) -> None:
         try:
@@ -250,6 +297,16 @@ def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId],
         verifier.snapshot(commit)
         if commit.id not in shallow:
             stack.extend(commit.parents)
+    return verifier.report
+
+
+def verify_snapshot(store: BaseObjectStore, commit: ObjectId) -> VerifyReport:
+    """Verify one commit and its snapshot, not its history: what a branch may be moved to."""
+    verifier = _Verifier(store)
+    found = verifier.commit(commit.encode("ascii"))
+    if found is not None:
+        verifier.report.commits = 1
+        verifier.snapshot(found)
     return verifier.report
 
 

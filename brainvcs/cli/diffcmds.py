@@ -44,23 +44,27 @@ def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tu
 
 @click.command("git-setup")
 @click.option("--program", default=None, metavar="COMMAND",
-              help="How git should start brainvcs (default: this Python running -m brainvcs).")
+              help="How git should start brainvcs (default: this Python in isolated mode, -I -m brainvcs).")
 @json_option
 @with_repo
 def git_setup(repo: Repository, program: str | None, as_json: bool) -> None:
-    """Make plain `git diff` and `git log -p` in a git clone of a brain show semantic diffs.
+    """Make plain `git diff`, `git log -p` and `git merge` in a git clone of a brain semantic.
 
     Run it inside a clone made with `git clone`. It adds a diff driver for
-    brain.json to .git/info/attributes (untracked, so snapshots stay clean)
-    and to .git/config: `git diff` then prints the semantic diff of the two
-    snapshots, and `git log -p` / `git show` an overview of each snapshot
-    (use --ext-diff there for the full semantic diff).
+    brain.json and a merge driver for the snapshot's JSON files to
+    .git/info/attributes (untracked, so snapshots stay clean) and to
+    .git/config: `git diff` then prints the semantic diff of the two
+    snapshots, `git log -p` / `git show` an overview of each snapshot (use
+    --ext-diff there for the full semantic diff), and `git merge` merges
+    brains semantically (finish with `brainvcs reseal` when it asks).
+    git starts the drivers inside the working tree; they run Python in
+    isolated mode, so files in the clone can never stand in for brainvcs.
     """
     result = diffapi.git_setup(repo, program=program)
     if as_json:
         emit_json(result.to_json())
         return
-    click.echo(f"installed the brainvcs diff driver in {result.gitdir}")
+    click.echo(f"installed the brainvcs diff and merge drivers in {result.gitdir}")
     click.echo(f"  attributes: {result.attributes}")
     for key, value in result.config.items():
         click.echo(f"  {key} = {value}")

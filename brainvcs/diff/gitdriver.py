@@ -22,7 +22,11 @@ from __future__ import annotations
 import hashlib
 import heapq
 import os
+import shlex
 import stat
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ from dulwich.objects import Commit, Tag, Tree
 
 from .. import canonical
 from ..errors import BrainVCSError, UsageError
+from ..files import atomic_write
 from ..layout import (DIGESTS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, TENSOR_DIR, TreeReader, read_manifest,
                       unescape_name)
 from ..store import read_object
@@ -52,6 +57,31 @@ MAX_OVERVIEW_LINES = 60
 OpenCommit = Callable[[str], TreeReader]
 
 
+def driver_program() -> str:
+    """The command git runs to start brainvcs as a driver: this Python, isolated from the working tree.
+
+    git starts drivers at the top of the working tree, which a clone fills
+    with someone else's files; ``python -m`` would put that directory first on
+    the module path, so a cloned ``brainvcs/__main__.py`` would run. Isolated
+    mode (``-I``) leaves the current directory, ``PYTHON*`` variables and the
+    user's site directory out. Where brainvcs can only be imported through
+    those (``PYTHONPATH``, ``pip --user``), the installed ``brainvcs`` entry
+    point beside this Python is used instead, by absolute path.
+    """
+    isolated = f"{shlex.quote(sys.executable)} -I -m brainvcs"
+    with tempfile.TemporaryDirectory() as empty:
+        probe = subprocess.run([sys.executable, "-I", "-c", "import brainvcs"], cwd=empty,
+                               capture_output=True, check=False)
+    if probe.returncode == 0:
+        return isolated
+    script = Path(sys.executable).parent / "brainvcs"
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(str(script))
+    raise UsageError("brainvcs cannot be started by git safely from this installation",
+                     "install it into this Python's site-packages (pip install brainvcs), "
+                     "or name the command with --program")
+
+
 def install(gitdir: Path, program: str) -> tuple[Path, dict[str, str]]:
     """Write the attribute block to ``gitdir/info/attributes`` and the driver to ``gitdir/config``."""
     info = gitdir / "info"
@@ -68,7 +98,7 @@ def install(gitdir: Path, program: str) -> tuple[Path, dict[str, str]]:
             elif not inside:
                 kept.append(line)
     text = "\n".join([*kept, BEGIN, *ATTRIBUTES, END]) + "\n"
-    _write_atomically(attributes, text.encode("utf-8"))
+    atomic_write(attributes, text.encode("utf-8"), root=gitdir)
     settings = {f"diff.{DRIVER}.command": f"{program} git-diff-driver",
                 f"diff.{DRIVER}.textconv": f"{program} git-textconv"}
     config_path = gitdir / "config"
@@ -78,12 +108,6 @@ def install(gitdir: Path, program: str) -> tuple[Path, dict[str, str]]:
         config.set((section.encode(), driver.encode()), name.encode(), value.encode("utf-8"))
     config.write_to_path(str(config_path))
     return attributes, settings
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".brainvcs-tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def blob_id(data: bytes) -> str:

@@ -59,6 +59,9 @@ class Repository(Protocol):
     def writing(self) -> AbstractContextManager[Any]:
         """The repository write lock."""
 
+    def check_snapshot(self, commit: ObjectId) -> None:
+        """Refuse a commit whose snapshot a reader would refuse."""
+
     def commit(self, state: Mapping[str, Any], message: str, *, author: str | None = None,
                branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
                expected_head: Any = ..., trailers: Mapping[str, str] | None = None,
@@ -150,6 +153,7 @@ def merge(repo: Repository, branch: str, *, strategy: str | None = None,
         if ours == theirs:
             return MergeResult("up-to-date", ref, ours, theirs, dry_run=dry_run)
         if not dry_run:
+            repo.check_snapshot(theirs)  # a fast-forward adopts their snapshot unread: read it first
             with repo.writing():
                 repo.refs.move(ref, ours, theirs, f"merge {branch}: fast-forward")
         return MergeResult("fast-forward", ref, ours, theirs, dry_run=dry_run)

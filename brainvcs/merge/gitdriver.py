@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import sys
 from collections.abc import Callable, Mapping
@@ -43,7 +42,9 @@ from dulwich.objects import Blob
 
 from .. import canonical, layout
 from ..canonical import TENSOR_KEY
+from ..diff.gitdriver import driver_program
 from ..errors import BrainVCSError, NotARepositoryError, UsageError
+from ..files import atomic_write
 from ..store import ObjectId, read_commit
 from .api import Repository, plan_commits
 from .plan import ABSENT, iter_conflict_lines, plan_merge
@@ -80,7 +81,7 @@ if [ -n "$theirs" ] && [ -f "$cache/key" ] && [ "$(cat "$cache/key")" = "$head $
     if [ "$4" = {manifest} ]; then exit 1; fi
     exit 0
 fi
-exec {python} -m brainvcs merge-driver "$@"
+exec {program} merge-driver "$@"
 """
 
 
@@ -89,8 +90,8 @@ def driver_command() -> str:
     return f"sh .git/{SCRIPT_PATH} %O %A %B %P"
 
 
-def install_merge_driver(worktree: Path) -> list[str]:
-    """Route ``*.json`` in a git working tree through the brainvcs merge driver; returns what was set.
+def install_merge_driver(worktree: Path, *, program: str | None = None) -> dict[str, str]:
+    """Route ``*.json`` in a git working tree through the brainvcs merge driver; returns the config it set.
 
     The attribute goes to ``.git/info/attributes``, not a committed
     ``.gitattributes``: a snapshot tree cannot hold ``.git*`` names (readers
@@ -99,6 +100,9 @@ def install_merge_driver(worktree: Path) -> list[str]:
     shard and chunk files change names as data moves between them, and a
     guessed rename would hand the driver two unrelated files. ``worktree``
     may also be the git directory itself (what ``git-setup`` holds).
+    ``program`` is how the driver script starts brainvcs (default:
+    :func:`brainvcs.diff.gitdriver.driver_program`, never ``python -m`` from
+    the working tree, which a hostile clone could fill with its own ``brainvcs``).
     """
     gitdir = Path(worktree) / ".git"
     if not (gitdir / "HEAD").is_file():
@@ -107,27 +111,23 @@ def install_merge_driver(worktree: Path) -> list[str]:
             raise NotARepositoryError(f"{worktree}: not a git working tree or git directory",
                                       "clone the brain with `git clone URL DIR` first")
     attributes = gitdir / "info" / "attributes"
-    attributes.parent.mkdir(parents=True, exist_ok=True)
-    existing = attributes.read_text(encoding="utf-8").splitlines() if attributes.exists() else []
+    existing = attributes.read_text(encoding="utf-8").splitlines() if attributes.is_file() else []
     missing = [line for line in ATTRIBUTE_LINES if line not in existing]
     if missing:
-        attributes.write_text("\n".join([*existing, *missing]) + "\n", encoding="utf-8")
-    script = gitdir / SCRIPT_PATH
-    script.parent.mkdir(parents=True, exist_ok=True)
-    script.write_text(_SCRIPT.format(script=SCRIPT_PATH, cache=CACHE_DIR, conflict=CONFLICT, complete=COMPLETE,
-                                     manifest=layout.MANIFEST, python=shlex.quote(sys.executable)), encoding="utf-8")
-    script.chmod(0o755)
+        atomic_write(attributes, ("\n".join([*existing, *missing]) + "\n").encode("utf-8"), root=gitdir)
+    script = _SCRIPT.format(script=SCRIPT_PATH, cache=CACHE_DIR, conflict=CONFLICT, complete=COMPLETE,
+                            manifest=layout.MANIFEST, program=program or driver_program())
+    atomic_write(gitdir / SCRIPT_PATH, script.encode("utf-8"), root=gitdir, mode=0o755)
     config_path = gitdir / "config"
     config = ConfigFile.from_path(str(config_path))
-    settings = [((b"merge", DRIVER_NAME.encode()), b"name", b"brainvcs semantic brain merge"),
-                ((b"merge", DRIVER_NAME.encode()), b"driver", driver_command().encode()),
-                ((b"merge",), b"renames", b"false")]
-    for section, name, value in settings:
-        config.set(section, name, value)
+    settings = {f"merge.{DRIVER_NAME}.name": "brainvcs semantic brain merge",
+                f"merge.{DRIVER_NAME}.driver": driver_command(),
+                "merge.renames": "false"}
+    for key, value in settings.items():
+        *section, name = key.split(".")
+        config.set(tuple(part.encode() for part in section), name.encode(), value.encode())
     config.write_to_path(str(config_path))
-    described = [f"{'.'.join(part.decode() for part in section)}.{name.decode()}={value.decode()}"
-                 for section, name, value in settings]
-    return [*(f".git/info/attributes: {line}" for line in ATTRIBUTE_LINES), f".git/{SCRIPT_PATH}", *described]
+    return settings
 
 
 def run_merge_driver(repo: Repository, base_file: str, ours_file: str, theirs_file: str, path: str, *,

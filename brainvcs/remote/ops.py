@@ -307,12 +307,13 @@ def integrate(repo: Repository, branch: str, remote: str, remote_branch: str, *,
     local = BRANCH_PREFIX + branch
     with repo.writing():
         ours = repo.refs.get(local)
-        if ours is None:
-            repo.refs.move(local, None, theirs, f"pull {remote}: created from {remote}/{remote_branch}")
-            return PullResult(branch, remote, remote_branch, "created", None, theirs)
-        if ours == theirs or is_ancestor(repo, theirs, ours):
+        if ours is not None and (ours == theirs or is_ancestor(repo, theirs, ours)):
             return PullResult(branch, remote, remote_branch, "up-to-date", ours, ours)
-        if is_ancestor(repo, ours, theirs):
+        if ours is None or is_ancestor(repo, ours, theirs):
+            repo.check_snapshot(theirs)  # the branch adopts their snapshot unread: read it first
+            if ours is None:
+                repo.refs.move(local, None, theirs, f"pull {remote}: created from {remote}/{remote_branch}")
+                return PullResult(branch, remote, remote_branch, "created", None, theirs)
             repo.refs.move(local, ours, theirs, f"pull {remote}: fast-forward")
             return PullResult(branch, remote, remote_branch, "fast-forward", ours, theirs)
         merged = merge_diverged(repo, branch, f"{remote}/{remote_branch}", ours, strategy=strategy)

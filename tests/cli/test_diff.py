@@ -144,10 +144,14 @@ def test_git_setup_installs_the_driver_once(tmp_path: Path, brain: Path) -> None
     info = json.loads(first.output)
     attributes = Path(info["attributes"])
     assert attributes == brain / "info" / "attributes"
-    attributes.write_text(attributes.read_text("utf-8") + "*.json merge=brainvcs\n", encoding="utf-8")
+    attributes.write_text(attributes.read_text("utf-8") + "*.bin -diff\n", encoding="utf-8")  # the user's own line
     again = run_cli("git-setup", "-C", brain, "--program", "brainvcs")
     assert again.exit_code == 0
-    assert attributes.read_text("utf-8") == "\n".join(["*.json merge=brainvcs", BEGIN, *ATTRIBUTES, END]) + "\n"
+    # the diff block is rewritten in place, the merge driver's line is not repeated, the user's line stays
+    assert attributes.read_text("utf-8") == "\n".join(["*.json merge=brainvcs", "*.bin -diff",
+                                                       BEGIN, *ATTRIBUTES, END]) + "\n"
+    assert "driver = sh .git/brainvcs/merge-driver.sh %O %A %B %P" in (brain / "config").read_text("utf-8")
+    assert 'exec brainvcs merge-driver "$@"' in (brain / "brainvcs" / "merge-driver.sh").read_text("utf-8")
     config = (brain / "config").read_text("utf-8")
     assert "command = brainvcs git-diff-driver" in config
     assert "textconv = brainvcs git-textconv" in config

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from brainvcs import Repository
-from brainvcs.errors import IntegrityError, NotABrainCommitError
+from brainvcs.errors import CorruptObjectError, IntegrityError, NotABrainCommitError
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="C git is not installed")
 
@@ -130,19 +130,31 @@ def test_brainvcs_reads_commits_made_by_c_git(env: Env, demo: Path, clone: Path)
         state = original.checkout("main")
         fingerprint = original.manifest("main")["fingerprint"]
     env.git("commit", "-q", "--allow-empty", "-m", "a note from C git", cwd=clone)
+    # A file committed beside the brain is refused (a planted brainvcs/ package must never be
+    # read as part of a snapshot); removing it with C git makes the snapshot whole again.
     (clone / "NOTES.md").write_text("Trained on the bundled texts.\n")
     env.git("add", "NOTES.md", cwd=clone)
     env.git("commit", "-q", "-m", "add notes beside the brain", cwd=clone)
     with Repository.open(clone) as repo:
+        with pytest.raises(CorruptObjectError, match="does not account for: 'NOTES.md'") as refused:
+            repo.checkout("HEAD")
+        assert "`git rm` them" in (refused.value.hint or "")
+        assert not repo.verify("HEAD").ok
+    env.git("rm", "-q", "NOTES.md", cwd=clone)
+    env.git("commit", "-q", "-m", "keep notes in commit messages instead", cwd=clone)
+    with Repository.open(clone) as repo:
         log = repo.log(max_count=3)
-        assert [c.summary for c in log[:2]] == ["add notes beside the brain", "a note from C git"]
+        assert [c.summary for c in log[:2]] == ["keep notes in commit messages instead", "add notes beside the brain"]
+        log = [log[0], *repo.log(max_count=4)[2:]]
         assert log[0].author.startswith("Interop Test <interop@brainvcs.invalid>")
         assert log[0].fingerprint is None  # C git wrote no trailer
         assert log[2].fingerprint == fingerprint
-        for rev in ("HEAD", "HEAD~1"):
+        for rev in ("HEAD", "HEAD~2"):
             assert repo.checkout(rev) == state
             assert repo.manifest(rev)["fingerprint"] == fingerprint
-        assert repo.verify().ok
+        # the commit that held NOTES.md stays in history, and verify keeps saying so
+        problems = repo.verify("HEAD").problems
+        assert len(problems) == 1 and "does not account for: 'NOTES.md'" in problems[0]
         # And brainvcs can commit on top of C git's commit in the same repository.
         result = repo.commit({**state, "cognitive_metrics": {"step": 1}}, "after C git")
         assert result.commit is not None and result.commit.parents == (log[0].id,)

@@ -196,15 +196,17 @@ def test_install_is_idempotent(tmp_path: Path) -> None:
     origin = make_origin(tmp_path, SMALL_BASE, SMALL_OURS, SMALL_THEIRS)
     worktree = clone(origin, tmp_path)
     changes = install_merge_driver(worktree)
-    assert changes == [".git/info/attributes: *.json merge=brainvcs", ".git/brainvcs/merge-driver.sh",
-                       "merge.brainvcs.name=brainvcs semantic brain merge",
-                       "merge.brainvcs.driver=sh .git/brainvcs/merge-driver.sh %O %A %B %P", "merge.renames=false"]
+    assert changes == {"merge.brainvcs.name": "brainvcs semantic brain merge",
+                       "merge.brainvcs.driver": "sh .git/brainvcs/merge-driver.sh %O %A %B %P",
+                       "merge.renames": "false"}
+    assert install_merge_driver(worktree) == changes
     assert (worktree / ".git/info/attributes").read_text().splitlines().count(ATTRIBUTE_LINES[0]) == 1
     assert git("config", "merge.brainvcs.driver", cwd=worktree).stdout.strip() == driver_command()
     assert git("config", "merge.renames", cwd=worktree).stdout.strip() == "false"
     assert git("check-attr", "merge", "brain.json", cwd=worktree).stdout.strip() == "brain.json: merge: brainvcs"
     script = (worktree / ".git/brainvcs/merge-driver.sh").read_text()
-    assert script.splitlines()[-1] == f'exec {sys.executable} -m brainvcs merge-driver "$@"'
+    # isolated mode: the working tree (where git runs the driver) is never on the module path
+    assert script.splitlines()[-1] == f'exec {sys.executable} -I -m brainvcs merge-driver "$@"'
     assert "GITHEAD_\\([0-9a-f]\\{40\\}\\)" in script
 
 
