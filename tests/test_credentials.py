@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from brainvcs.errors import InputFileError
+from brainvcs.errors import InputFileError, UsageError
 from brainvcs.remote import credentials as creds
 from brainvcs.remote.credentials import Credential
 from brainvcs.remote.urls import parse_url
@@ -36,22 +36,56 @@ def test_from_url_needs_user_and_password() -> None:
     assert creds.from_url(URL) is None
 
 
+#: Environment credentials are for the hosts named here (BRAINVCS_CREDENTIAL_HOSTS).
+HOSTS = {"BRAINVCS_CREDENTIAL_HOSTS": "git.example.com, h"}
+
+
+@pytest.fixture(autouse=True)
+def credential_hosts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' hosts are the ones the environment credentials are for."""
+    monkeypatch.setenv("BRAINVCS_CREDENTIAL_HOSTS", HOSTS["BRAINVCS_CREDENTIAL_HOSTS"])
+
+
 def test_environment_username_and_password() -> None:
-    env = {"BRAINVCS_USERNAME": "alice", "BRAINVCS_PASSWORD": "pw1"}
+    env = {"BRAINVCS_USERNAME": "alice", "BRAINVCS_PASSWORD": "pw1", **HOSTS}
     assert creds.from_environment(URL, env) == Credential("alice", "pw1", "environment")
 
 
 def test_environment_token_defaults_the_username() -> None:
-    assert creds.from_environment(URL, {"BRAINVCS_TOKEN": "tok"}) == Credential("x-access-token", "tok", "environment")
-    assert creds.from_environment(parse_url("https://carol@h/x"), {"BRAINVCS_TOKEN": "tok"}) == Credential(
+    token = {"BRAINVCS_TOKEN": "tok", **HOSTS}
+    assert creds.from_environment(URL, token) == Credential("x-access-token", "tok", "environment")
+    assert creds.from_environment(parse_url("https://carol@h/x"), token) == Credential(
         "carol", "tok", "environment")
-    env = {"BRAINVCS_TOKEN": "tok", "BRAINVCS_USERNAME": "dave", "BRAINVCS_PASSWORD": "ignored"}
+    env = {"BRAINVCS_TOKEN": "tok", "BRAINVCS_USERNAME": "dave", "BRAINVCS_PASSWORD": "ignored", **HOSTS}
     assert creds.from_environment(URL, env) == Credential("dave", "tok", "environment")
 
 
 def test_environment_without_secret_gives_nothing() -> None:
     assert creds.from_environment(URL, {}) is None
     assert creds.from_environment(URL, {"BRAINVCS_USERNAME": "alice"}) is None
+
+
+def test_environment_credentials_go_only_to_their_hosts_over_https() -> None:
+    token = {"BRAINVCS_TOKEN": "tok"}
+    # unset: no host gets the token, and the reason names the variable to set
+    assert creds.from_environment(URL, token) is None
+    assert "BRAINVCS_CREDENTIAL_HOSTS" in (creds.environment_withheld(URL, token) or "")
+    listed = {**token, "BRAINVCS_CREDENTIAL_HOSTS": "git.example.com,127.0.0.1:8080"}
+    assert creds.from_environment(URL, listed) is not None
+    assert creds.from_environment(parse_url("https://evil.example/x"), listed) is None
+    assert creds.from_environment(parse_url("https://git.example.com.evil.example/x"), listed) is None
+    # a listed host over plain http: never, except on loopback (a test server)
+    assert creds.from_environment(parse_url("http://git.example.com/x"), listed) is None
+    assert "https only" in (creds.environment_withheld(parse_url("http://git.example.com/x"), listed) or "")
+    assert creds.from_environment(URL_WITH_PORT, listed) is not None
+    assert creds.from_environment(parse_url("http://127.0.0.1:8081/brain"), listed) is None  # another port
+    assert creds.environment_withheld(URL, {}) is None  # nothing set, nothing withheld
+
+
+def test_helper_input_refuses_a_value_with_a_newline() -> None:
+    evil = Credential("alice", "pw\nhost=github.com", "environment")
+    with pytest.raises(UsageError, match="newline or NUL"):
+        creds.git_credential_approve(URL, evil)
 
 
 def test_netrc_machine_and_default_entries(tmp_path: Path) -> None:

@@ -116,7 +116,8 @@ def clone(url: str, directory: str | None, branch: str | None, depth: int | None
     """Copy the brain repository at URL into DIRECTORY (default: named after the URL).
 
     Credentials for https:// come from BRAINVCS_USERNAME/BRAINVCS_PASSWORD or
-    BRAINVCS_TOKEN, git's credential helpers, or ~/.netrc; ssh uses your keys.
+    BRAINVCS_TOKEN (sent only to the hosts named in BRAINVCS_CREDENTIAL_HOSTS),
+    git's credential helpers, or ~/.netrc; ssh uses your keys.
     """
     progress = _progress(quiet, as_json)
     with ops.clone(url, directory, branch=branch, depth=depth, remote=remote, progress=progress) as repo:

@@ -7,7 +7,9 @@ order:
 
 1. ``BRAINVCS_USERNAME`` + ``BRAINVCS_PASSWORD``, or ``BRAINVCS_TOKEN`` (sent as
    the password; the user name is ``BRAINVCS_USERNAME``, the URL's, or
-   ``x-access-token``, which GitHub, Gitea and GitLab accept with a token);
+   ``x-access-token``, which GitHub, Gitea and GitLab accept with a token),
+   only to the hosts named in ``BRAINVCS_CREDENTIAL_HOSTS`` and only over
+   https (plain http to a listed loopback host, for tests);
 2. ``git credential fill`` — whatever helper the user configured for git
    (``credential.helper``: a keychain, ``cache``, ``store``...), run with
    ``GIT_TERMINAL_PROMPT=0`` so it can never hang waiting for a terminal;
@@ -21,6 +23,7 @@ ones the server refused are withdrawn with ``git credential reject``.
 
 from __future__ import annotations
 
+import ipaddress
 import netrc
 import os
 import shutil
@@ -29,12 +32,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputFileError
+from ..errors import InputFileError, UsageError
 from .urls import DEFAULT_PORTS, RemoteURL
 
 ENV_USERNAME = "BRAINVCS_USERNAME"
 ENV_PASSWORD = "BRAINVCS_PASSWORD"
 ENV_TOKEN = "BRAINVCS_TOKEN"
+#: The hosts (``host`` or ``host:port``, comma-separated) the environment credentials are for.
+ENV_HOSTS = "BRAINVCS_CREDENTIAL_HOSTS"
 #: User name sent with ``BRAINVCS_TOKEN`` when none is given.
 TOKEN_USERNAME = "x-access-token"
 #: Seconds a credential helper may take before it is abandoned.
@@ -62,9 +67,43 @@ def from_url(url: RemoteURL) -> Credential | None:
     return None
 
 
-def from_environment(url: RemoteURL, environ: Mapping[str, str] | None = None) -> Credential | None:
-    """``BRAINVCS_USERNAME``/``BRAINVCS_PASSWORD`` or ``BRAINVCS_TOKEN``, if set."""
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def environment_withheld(url: RemoteURL, environ: Mapping[str, str] | None = None) -> str | None:
+    """Why the ``BRAINVCS_*`` credentials may not be sent to ``url`` (None when they may, or are unset).
+
+    An environment credential belongs to the hosts named in
+    ``BRAINVCS_CREDENTIAL_HOSTS`` (comma-separated ``host`` or ``host:port``)
+    and travels over https only; plain http only to a listed loopback host
+    (a test server). Otherwise any server that answers 401 (a URL in a
+    pasted command, a hostile remote) would be handed the token.
+    """
     env = os.environ if environ is None else environ
+    if not (env.get(ENV_TOKEN) or env.get(ENV_PASSWORD)):
+        return None
+    host = (url.host or "").lower()
+    port = url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme)
+    listed = {entry.strip().lower() for entry in env.get(ENV_HOSTS, "").split(",") if entry.strip()}
+    if host not in listed and f"{host}:{port}" not in listed:
+        return (f"{ENV_TOKEN if env.get(ENV_TOKEN) else ENV_PASSWORD} is set but is not for {host}: "
+                f"add it to {ENV_HOSTS} (comma-separated host or host:port) to send it there")
+    if url.scheme != "https" and not _is_loopback(host):
+        return f"the BRAINVCS_* credentials are sent over https only, and {url.redacted()} is {url.scheme}://"
+    return None
+
+
+def from_environment(url: RemoteURL, environ: Mapping[str, str] | None = None) -> Credential | None:
+    """``BRAINVCS_USERNAME``/``BRAINVCS_PASSWORD`` or ``BRAINVCS_TOKEN``, if set and meant for ``url``'s host."""
+    env = os.environ if environ is None else environ
+    if environment_withheld(url, env) is not None:
+        return None
     token = env.get(ENV_TOKEN)
     username = env.get(ENV_USERNAME) or None
     if token:
@@ -113,6 +152,12 @@ def _helper_input(url: RemoteURL, credential: Credential | None = None) -> str:
         lines.append(f"username={username}")
     if credential is not None:
         lines.append(f"password={credential.password}")
+    for line in lines:
+        # One value with a newline (or NUL) would add a key of its own to the helper's input.
+        if any(char in line for char in "\r\n\0"):
+            key = line.partition("=")[0]
+            raise UsageError(f"the credential {key} for {url.redacted()} contains a newline or NUL byte",
+                             "git credential helpers cannot be given such a value; check the URL and the credentials")
     return "\n".join(lines) + "\n\n"
 
 
@@ -177,5 +222,5 @@ def candidates(url: RemoteURL, *, cwd: str | os.PathLike[str] | None = None,
 
 def sources_hint() -> str:
     """Where brainvcs looks for HTTPS credentials, for error hints."""
-    return (f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_TOKEN}), configure a git credential helper "
-            "(git config --global credential.helper ...), or add a machine entry to ~/.netrc")
+    return (f"set {ENV_USERNAME} and {ENV_PASSWORD} (or {ENV_TOKEN}) with {ENV_HOSTS}=HOST, configure a "
+            "git credential helper (git config --global credential.helper ...), or add a machine entry to ~/.netrc")

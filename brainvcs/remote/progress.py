@@ -11,6 +11,7 @@ with ``--quiet`` or ``--json``.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -116,6 +117,40 @@ def for_terminal(quiet: bool = False, *, stream: TextIO | None = None) -> Termin
         return None
     progress = TerminalProgress(stream)
     return progress if progress.enabled else None
+
+
+class ServerMessages:
+    """Collects what a server prints during a transfer (hook output), passing it on to ``progress`` too.
+
+    Transfer counters (``Resolving deltas: 40%``) are not kept; the rest is,
+    sanitised, so a refusal can quote the server without a terminal.
+    """
+
+    #: Most characters of server text kept (the last ones).
+    KEEP = 2000
+
+    def __init__(self, progress: ProgressFn | None = None) -> None:
+        self.progress = progress
+        self._buffer = ""
+
+    def add(self, text: str) -> None:
+        """One fragment from the server."""
+        if self.progress is not None:
+            self.progress(text)
+        self._buffer = (self._buffer + sanitize(text))[-4 * self.KEEP:]
+
+    def text(self) -> str:
+        """The server's message lines, joined with ``; `` (empty if it said nothing but counters)."""
+        lines = []
+        for raw in self._buffer.replace("\r", "\n").split("\n"):
+            line = raw.strip()
+            if line and not _COUNTER.match(line):
+                lines.append(line)
+        return "; ".join(lines)[-self.KEEP:]
+
+
+_COUNTER = re.compile(r"^(?:remote: )?(Resolving deltas|Counting objects|Compressing objects|Writing objects|"
+                      r"Enumerating objects|Receiving objects|Unpacking objects|Total \d+)")
 
 
 def from_dulwich(progress: ProgressFn | None) -> Callable[[bytes], None] | None:

@@ -27,7 +27,7 @@ from ..refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, check_ref_nam
 from ..repo import Repository
 from ..store import ObjectId, oid
 from . import transport
-from .progress import ProgressFn, TransferMeter, from_dulwich
+from .progress import ProgressFn, ServerMessages, TransferMeter, from_dulwich
 from .urls import RemoteURL
 
 _PACK_HEADER = 12
@@ -240,6 +240,8 @@ def push_refs(repo: Repository, remote: str, url: RemoteURL, refspecs: list[str]
     if len({s.dst for s in specs}) != len(specs):
         raise UsageError("two refspecs push to the same remote ref")
     shallow = repo.git.get_shallow() if hasattr(repo.git, "get_shallow") else set()
+    # The server's own words (a hook's refusal) are kept even when no terminal shows progress.
+    said = ServerMessages(progress)
 
     def operation(client: Any, path: str) -> tuple[list[PushRefResult], int, int]:
         decided: dict[str, PushRefResult] = {}
@@ -265,7 +267,7 @@ def push_refs(repo: Repository, remote: str, url: RemoteURL, refspecs: list[str]
             return count, counted_records(records, meter)
 
         progress_text = progress
-        result = client.send_pack(path, update_refs, generate_pack_data, progress=from_dulwich(progress))
+        result = client.send_pack(path, update_refs, generate_pack_data, progress=from_dulwich(said.add))
         statuses = result.ref_status or {}
         outcomes: list[PushRefResult] = []
         for spec in specs:
@@ -293,7 +295,8 @@ def push_refs(repo: Repository, remote: str, url: RemoteURL, refspecs: list[str]
         hint = "the remote has commits this repository does not; fetch and merge (brainvcs pull / sync) first, " \
                "or pass --force to overwrite them (their learning is then lost on the remote)" \
             if any(r in ("non-fast-forward", "fetch first") for r in reasons) else \
-            "the server refused the update; see its message above, or ask the remote's administrator"
+            (f"the server said: {said.text()}" if said.text() else
+             "the server gave no reason; ask the remote's administrator")
         raise PushRejectedError(f"push to {url.redacted()} rejected for {names} ({'; '.join(reasons)})", hint,
                                 rejected=refused, result=result)
     return result

@@ -125,10 +125,12 @@ def run(url: RemoteURL, operation: Callable[[GitClient, str], T], *, config: Any
             creds.git_credential_approve(url, candidate, cwd=cwd, environ=environ)
         return result
     where = url.redacted()
+    withheld = creds.environment_withheld(url, environ)
+    note = f"; {withheld}" if withheld is not None else ""
     if tried:
-        raise AuthenticationError(f"authentication failed for {where} (tried {', '.join(tried)})",
+        raise AuthenticationError(f"authentication failed for {where} (tried {', '.join(tried)}){note}",
                                   "check the user name and password or token; " + creds.sources_hint())
-    raise AuthenticationError(f"{where} requires authentication and no credentials were found",
+    raise AuthenticationError(f"{where} requires authentication and no credentials were found{note}",
                               creds.sources_hint())
 
 
@@ -163,7 +165,17 @@ def _is_transport_error(exc: BaseException) -> bool:
     if isinstance(exc, (OSError, GitProtocolError, NotGitRepository, StrangeHostname)):
         return True
     module = type(exc).__module__ or ""
-    return module.startswith(("dulwich", "urllib3", "ssl", "http.client"))
+    return module.startswith(("dulwich", "urllib3", "ssl", "http.client")) or _malformed_reply(exc)
+
+
+def _malformed_reply(exc: BaseException) -> bool:
+    """A ValueError/KeyError/IndexError raised inside dulwich's client: what the server sent is not git's protocol."""
+    if not isinstance(exc, (ValueError, KeyError, IndexError)):
+        return False
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    return frame is not None and str(frame.tb_frame.f_globals.get("__name__", "")).startswith("dulwich.")
 
 
 def translate_error(exc: BaseException, url: RemoteURL, secrets: list[str] | tuple[str, ...] = ()) -> RemoteError:
@@ -193,6 +205,9 @@ def translate_error(exc: BaseException, url: RemoteURL, secrets: list[str] | tup
     if any(s in low for s in _MISSING_REPO):
         return RemoteError(f"no repository at {where} ({_short_reason(shown)})",
                            "check the repository path in the URL")
+    if _malformed_reply(exc):
+        return RemoteError(f"{where}: the server's answer is not git's protocol ({_short_reason(shown)[:120]})",
+                           "check the URL: it must name a git repository (a web page answers with HTML)")
     if isinstance(exc, (GitProtocolError, HangupException)):
         return RemoteError(f"{where}: the remote ended the conversation: {_short_reason(shown) or 'no reason given'}")
     if isinstance(exc, OSError):

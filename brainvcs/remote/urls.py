@@ -47,7 +47,10 @@ _SCHEME_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 # a bracketed host allows IPv6 literals ([::1]:repo.git).
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/:]+)@)?(?P<host>\[[^\]/]+\]|[^@/:\[\]]+):(?P<path>.*)$")
 # Userinfo with a password inside any URL-looking text: scheme://user:password@
-_USERINFO_IN_TEXT = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):(?P<secret>[^\s/@]*)@")
+# The secret runs to the *last* '@' before the path: a password may hold a raw '@'.
+_USERINFO_IN_TEXT = re.compile(r"(?P<prefix>[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*):(?P<secret>[^\s/]*)@")
+#: Characters no decoded URL part may hold (CR, LF, NUL and the other C0 controls).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,8 @@ def parse_url(text: str, *, base: str | os.PathLike[str] | None = None) -> Remot
     raw = text.strip()
     if not raw:
         raise UsageError("empty remote URL", "give a path, or an http(s)://, ssh://, git:// or user@host:path URL")
-    if "\n" in raw or "\0" in raw:
-        raise UsageError("a remote URL cannot contain a newline or NUL byte")
+    if _CONTROL.search(raw):
+        raise UsageError("a remote URL cannot contain a newline, NUL or other control character")
     match = _SCHEME_PREFIX.match(raw)
     if match:
         return _parse_with_scheme(raw, match.group(1).lower())
@@ -162,6 +165,14 @@ def _parse_with_scheme(raw: str, scheme: str) -> RemoteURL:
     username = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     path = unquote(parts.path)
+    # Checked after decoding: "%0a" in a user name would otherwise end a line of the
+    # `git credential` protocol and let the URL pick the host a stored secret is sent for.
+    for part, value in (("user name", username), ("password", password), ("path", path),
+                        ("host", parts.hostname)):
+        if value is not None and _CONTROL.search(value):
+            raise UsageError(f"remote URL {redact_text(raw)}: its {part} contains a control character "
+                             "(a newline, carriage return or NUL, possibly %-encoded)",
+                             "such a URL can trick credential helpers; check where it came from")
     if kind == "local":
         if parts.netloc not in ("", "localhost"):
             raise UsageError(f"file:// URL {raw!r} names a host", "use file:///absolute/path")

@@ -143,5 +143,7 @@ def hook_refusal_is_reported(url: str, server_repo: Path, tmp_path: Path) -> Non
         assert [(r.status, r.reason) for r in result.refs] == [("remote-rejected", "pre-receive hook declined")]
         assert result.refs[0].line() == "! [remote rejected] main -> main (pre-receive hook declined)"
         assert caught.value.rejected == {"refs/heads/main": "pre-receive hook declined"}
+        # no terminal here (no progress callback): the hook's own words still reach the user
+        assert "the server said: " in (caught.value.hint or "") and "brains are frozen today" in caught.value.hint
         assert repo.refs.remote_branches() == {}
     hook.unlink()

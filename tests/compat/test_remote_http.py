@@ -23,6 +23,7 @@ def creds_env(http_git_server: HttpGitServer, monkeypatch: pytest.MonkeyPatch) -
     """brainvcs finds the server's credentials in BRAINVCS_USERNAME / BRAINVCS_PASSWORD."""
     monkeypatch.setenv("BRAINVCS_USERNAME", http_git_server.username)
     monkeypatch.setenv("BRAINVCS_PASSWORD", http_git_server.password)
+    monkeypatch.setenv("BRAINVCS_CREDENTIAL_HOSTS", "127.0.0.1")
 
 
 @pytest.fixture
@@ -67,6 +68,7 @@ def test_wrong_password_is_a_clear_error_with_no_secret_anywhere(
     wrong = "Wr0ng-" + http_git_server.password[:6] + "-pw"
     monkeypatch.setenv("BRAINVCS_USERNAME", http_git_server.username)
     monkeypatch.setenv("BRAINVCS_PASSWORD", wrong)
+    monkeypatch.setenv("BRAINVCS_CREDENTIAL_HOSTS", "127.0.0.1")
     caplog.set_level(logging.DEBUG)
     with pytest.raises(AuthenticationError) as caught:
         ops.ls_remote(url)
