@@ -245,15 +245,21 @@ class _SessionBuilder:
 
 
 def _check_schema(connection: sqlite3.Connection, name: str) -> None:
-    tables = {
-        row[0].lower()
-        for row in connection.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
-    }
+    kinds: dict[str, str] = {}
+    for entry_name, kind, sql in connection.execute("SELECT name, type, sql FROM sqlite_master"):
+        if kind == "table" and str(sql or "").lstrip().upper().startswith("CREATE VIRTUAL"):
+            kind = "virtual table"
+        kinds.setdefault(str(entry_name).lower(), str(kind))
     for table, columns in SEED_TABLES.items():
-        if table not in tables:
+        kind = kinds.get(table)
+        if kind is None:
             raise InputFileError(
                 f"{name}: table {table!r} is missing", "this is not a complete database of the seed's BrainDatabase"
             )
+        if kind != "table":
+            # A view (or virtual table) runs the file's own query when read: a recursive one never ends.
+            raise InputFileError(f"{name}: {table!r} is a {kind}, not a table",
+                                 "the seed's BrainDatabase holds plain tables; this file was made by something else")
         present = {row[1].lower() for row in connection.execute(f"PRAGMA table_info({table})")}
         for column in columns:
             if column not in present:
@@ -276,6 +282,27 @@ def _read_sessions(connection: sqlite3.Connection) -> list[SeedSession]:
     return [builder.build() for builder in builders.values()]
 
 
+class _WorkBudget:
+    """A bound on SQLite's work for one import, proportional to the file's size (SQLite calls :meth:`tick`)."""
+
+    #: SQLite virtual-machine instructions between two calls of :meth:`tick`.
+    EVERY = 10_000
+    #: Instructions allowed per byte of the file, and at least in all (reading a row costs tens).
+    PER_BYTE = 2_000
+    MINIMUM = 200_000_000
+
+    def __init__(self, size: int) -> None:
+        self.limit = max(self.MINIMUM, size * self.PER_BYTE)
+        self.used = 0
+        self.exhausted = False
+
+    def tick(self) -> int:
+        """Count one batch of work; a non-zero answer makes SQLite stop with an error."""
+        self.used += self.EVERY
+        self.exhausted = self.used > self.limit
+        return int(self.exhausted)
+
+
 def read_seed_sqlite(path: str | os.PathLike[str]) -> list[SeedSession]:
     """Every session of a seed ``BrainDatabase`` file, ordered by id, read without modifying it."""
     name = os.fspath(path)
@@ -289,9 +316,13 @@ def read_seed_sqlite(path: str | os.PathLike[str]) -> list[SeedSession]:
         # Checked by hand because SQLite opens an empty or missing file as an empty database.
         raise InputFileError(f"{name}: not a SQLite database", "expected the brain_data.db of the seed's BrainDatabase")
     uri = f"{file.resolve().as_uri()}?mode=ro"
+    budget: _WorkBudget | None = None
     try:
         with closing(sqlite3.connect(uri, uri=True, isolation_level=None)) as connection:
             connection.execute("PRAGMA query_only = ON")
+            connection.execute("PRAGMA temp_store = MEMORY")  # nothing spills into /var/tmp
+            budget = _WorkBudget(file.stat().st_size)
+            connection.set_progress_handler(budget.tick, _WorkBudget.EVERY)
             # One read transaction: every table is read from the same snapshot even if a writer is active.
             connection.execute("BEGIN")
             try:
@@ -304,4 +335,8 @@ def read_seed_sqlite(path: str | os.PathLike[str]) -> list[SeedSession]:
     except _CellProblem as problem:
         raise InputFileError(f"{name}: {problem}") from None
     except sqlite3.Error as exc:
+        if budget is not None and budget.exhausted:
+            raise InputFileError(f"{name}: reading the database took more work than a file of its size can need "
+                                 f"({budget.limit:,} SQLite steps); stopped",
+                                 "the file may be hostile (a query that never ends); check where it came from") from None
         raise InputFileError(f"{name}: cannot read the database: {exc}") from None

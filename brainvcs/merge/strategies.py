@@ -183,6 +183,11 @@ class Rule:
         return {"path": self.path, "strategy": self.strategy}
 
 
+#: Most rules a merge policy may hold, and the longest pattern (a hostile policy must not stall a merge).
+MAX_RULES = 256
+MAX_RULE_PATH = 512
+
+
 @dataclass(frozen=True)
 class MergeRules:
     """A repository's merge configuration: per-path rules and the float default."""
@@ -222,6 +227,9 @@ class MergeRules:
         items = value.get("rules", [])
         if not isinstance(items, list):
             raise InvalidStateError(join_path(where, "rules"), "must be a list of rules")
+        if len(items) > MAX_RULES:  # every rule is tried on every changed path: bound the product
+            raise InvalidStateError(join_path(where, "rules"), f"{len(items):,} rules, over the limit of {MAX_RULES}",
+                                    "merge rules name a few paths or patterns; combine them with wildcards")
         rules = []
         for index, item in enumerate(items):
             here = join_path(join_path(where, "rules"), index)
@@ -231,8 +239,8 @@ class MergeRules:
             if strategy not in STRATEGIES:
                 raise InvalidStateError(join_path(here, "strategy"), f"unknown strategy {strategy!r}",
                                         f"use one of {', '.join(STRATEGIES)}")
-            if not isinstance(path, str):
-                raise InvalidStateError(join_path(here, "path"), "must be a string")
+            if not isinstance(path, str) or len(path) > MAX_RULE_PATH:
+                raise InvalidStateError(join_path(here, "path"), f"must be a string of at most {MAX_RULE_PATH} characters")
             try:
                 segments = parse_pattern(path)
             except UsageError as exc:
