@@ -29,7 +29,7 @@ from typing import Any
 
 import blake3
 
-from brainvcs import canonical
+from brainvcs.snapshot import canonical
 
 State = dict[str, Any]
 PICKLE_PROTOCOL = 5

@@ -5,7 +5,7 @@
 
 Commits a synthetic brain, changes 1% of its words and neurons
 (``change_fraction(state, 0.01, step=1)``) and commits again, then takes one
-``learning_step`` and commits a third time. Times ``brainvcs.diffapi.diff`` of
+``learning_step`` and commits a third time. Times ``brainvcs.diff.api.diff`` of
 each adjacent pair against ``Repository.checkout`` of one snapshot (best of 3
 each, fresh readers every run). Prints a table and writes the figures to
 ``benchmarks/results/diff.json``. The target (issue 3) is the 1% diff within 5%
@@ -26,9 +26,9 @@ from typing import Any
 if __package__ in (None, ""):  # `python benchmarks/bench_diff.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from brainvcs import diffapi
+from brainvcs.diff import api as diffapi
 from brainvcs.diff import brain_summary, diff_snapshots
-from brainvcs.layout import DIGESTS
+from brainvcs.snapshot.layout import DIGESTS
 from brainvcs.brains import SIZES, change_fraction, learning_step, synthetic_state
 from brainvcs.repo import Repository
 

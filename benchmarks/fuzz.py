@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from brainvcs import canonical, layout, statefile
+from brainvcs.snapshot import canonical, layout, statefile
 from brainvcs.errors import BrainVCSError, CorruptObjectError
 from brainvcs.repo import Repository
 
@@ -633,7 +633,7 @@ class RepositoryTarget(Target):
             assert repo.verify().ok
         self.files = sorted(str(p.relative_to(self.origin)) for p in self.origin.rglob("*")
                             if p.is_file() and not p.name.endswith(".lock") and "hooks" not in p.parts
-                            and p.name not in ("description", "brainvcs.lock"))
+                            and p.name not in ("description", "brainvcs.storage.lock"))
         self.counter = 0
 
     def pick_file(self, rng: random.Random) -> str:
@@ -764,7 +764,7 @@ def feature_calls(main: list[str]) -> dict[str, Callable[[Repository], Any]]:
     """
     calls: dict[str, Callable[[Repository], Any]] = {}
     try:
-        from brainvcs import diffapi
+        from brainvcs.diff import api as diffapi
 
         calls["diff"] = lambda repo: [repr(r) for r in diffapi.diff(repo, main[-1], main[0]).records()]
     except ImportError:
@@ -876,14 +876,14 @@ class SeedJsonTarget(Target):
     name = "seed-json"
 
     def setup(self, workdir: Path) -> None:
-        from brainvcs.adapters.seed_json import read_seed_json_file
+        from brainvcs.seed.json_file import read_seed_json_file
 
         self.source = SEED_DIR / "readme_after_20_inputs.json"
         self.data = self.source.read_bytes()
         self.original = state_bytes(read_seed_json_file(self.source).state)
 
     def case(self, rng: random.Random, workdir: Path) -> Outcome:
-        from brainvcs.adapters.seed_json import read_seed_json_file
+        from brainvcs.seed.json_file import read_seed_json_file
 
         if rng.random() < 0.7:
             data, mutation = mutate_bytes(self.data, rng)
@@ -912,7 +912,7 @@ class SeedSqliteTarget(Target):
     name = "seed-sqlite"
 
     def setup(self, workdir: Path) -> None:
-        from brainvcs.adapters.seed_sqlite import read_seed_sqlite
+        from brainvcs.seed.sqlite_file import read_seed_sqlite
 
         self.source = SEED_DIR / "brain_data.db"
         self.data = self.source.read_bytes()
@@ -943,7 +943,7 @@ class SeedSqliteTarget(Target):
             return f"drop table {table}"
 
     def case(self, rng: random.Random, workdir: Path) -> Outcome:
-        from brainvcs.adapters.seed_sqlite import read_seed_sqlite
+        from brainvcs.seed.sqlite_file import read_seed_sqlite
 
         path = workdir / "brain_data.db"
         if rng.random() < 0.6:

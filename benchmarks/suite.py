@@ -38,9 +38,9 @@ from dulwich.pack import write_pack_data
 from benchmarks import alternatives as alt
 from benchmarks.measure import Budget, BudgetExhausted, best_of, process_peak, timed, traced_peak
 from benchmarks.workloads import WORKLOADS, State, build_state, describe, one_learning_step, one_percent
-from brainvcs import canonical, layout
+from brainvcs.snapshot import canonical, layout
 from brainvcs.repo import Repository
-from brainvcs.store import GitTreeReader, pack_count, read_commit
+from brainvcs.storage.objects import GitTreeReader, pack_count, read_commit
 
 #: Operation groups ``--ops`` can select.
 OPS: tuple[str, ...] = ("save", "checkout", "noop", "incremental", "storage", "memory", "history")
@@ -121,15 +121,15 @@ def digest_walk_diff(repo: Repository, old: str, new: str) -> int:
 
 
 def diff_function(repo: Repository) -> tuple[str, Callable[[str, str], object]]:
-    """The diff to time: brainvcs's own (``brainvcs.diffapi.diff``) when it exists, else :func:`digest_walk_diff`."""
+    """The diff to time: brainvcs's own (``brainvcs.diff.api.diff``) when it exists, else :func:`digest_walk_diff`."""
     try:
-        diffapi = importlib.import_module("brainvcs.diffapi")
+        diffapi = importlib.import_module("brainvcs.diff.api")
     except ModuleNotFoundError as exc:
-        if exc.name not in ("brainvcs.diffapi", "brainvcs.diff"):
+        if exc.name not in ("brainvcs.diff.api", "brainvcs.diff"):
             raise
-        progress("diff: brainvcs.diffapi does not exist at this commit: timing the digest walk instead")
-        return "digest walk (no brainvcs.diffapi yet)", lambda a, b: digest_walk_diff(repo, a, b)
-    return "brainvcs.diffapi.diff", lambda a, b: diffapi.diff(repo, a, b)
+        progress("diff: brainvcs.diff.api does not exist at this commit: timing the digest walk instead")
+        return "digest walk (no brainvcs.diff.api yet)", lambda a, b: digest_walk_diff(repo, a, b)
+    return "brainvcs.diff.api.diff", lambda a, b: diffapi.diff(repo, a, b)
 
 
 def push_pack_bytes(repo: Repository, old: str, new: str) -> int:

@@ -118,7 +118,7 @@ def child_main(repo_path: str, seed: int) -> None:
 
 
 def _debris(gitdir: Path) -> tuple[bool, int, int]:
-    from brainvcs.lock import LOCK_NAME, read_holder
+    from brainvcs.storage.lock import LOCK_NAME, read_holder
 
     holder = read_holder(gitdir / LOCK_NAME) is not None
     ref_locks = len(list((gitdir / "refs").rglob("*.lock"))) + (gitdir / "HEAD.lock").exists()
@@ -165,7 +165,7 @@ def _check(gitdir: Path, acked: list[str], new: list[str], report: TortureReport
 
 
 def _gc(gitdir: Path, report: TortureReport) -> None:
-    from brainvcs.gc import collect_garbage
+    from brainvcs.storage.gc import collect_garbage
 
     with Repository.open(gitdir) as repo, repo.writing():
         # No grace for leftovers: no other writer runs between rounds.

@@ -21,11 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import layout
+from .snapshot import layout
 from .errors import RefConflict, UsageError
-from .refs import BRANCH_PREFIX, check_ref_name
+from .storage.refs import BRANCH_PREFIX, check_ref_name
 from .repo import CommitResult, Repository
-from .store import ObjectId, ObjectWriter, oid
+from .storage.objects import ObjectId, ObjectWriter, oid
 
 State = Mapping[str, Any]
 #: Longest sleep between two attempts.

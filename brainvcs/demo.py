@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import diffapi
+from .diff import api as diffapi
 from .brains import LearnReport, ReferenceBrain, bundled_texts
 from .diff import render_text
 from .merge import api as merge_api

@@ -17,7 +17,6 @@ before children.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,13 +24,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Union
 
-from . import layout
-from .canonical import join_path
+from .snapshot import layout
+from .snapshot.canonical import join_path
 from .errors import CorruptObjectError, IntegrityError, UsageError
-from .layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
+from .snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from .repo import CommitInfo, Repository
-from .store import GitTreeReader, ObjectId, oid, read_commit
-from .tensors import is_array
+from .storage.objects import GitTreeReader, ObjectId, oid, read_commit
+from .snapshot.tensors import is_array
 
 __all__ = [
     "DEFAULT_LEARNED_MAP", "HistoryPoint", "StatsRow", "commits_in_range", "first_learned", "format_path",
@@ -155,12 +154,6 @@ class _Node:
         return _Node(f"{self.path}/{name}", is_dir, digest, self.depth + 1 if member else self.depth)
 
 
-# The layout's verified loader is private; while this module was written its
-# json()/node() gained a nesting-depth argument. Pass it when it is there.
-_JSON_DEPTH = "depth" in inspect.signature(layout._Loader.json).parameters
-_NODE_DEPTH = "depth" in inspect.signature(layout._Loader.node).parameters
-
-
 @dataclass(frozen=True)
 class _Found:
     """Where a path led: absent, a whole entry (``node``), or a value inside a blob."""
@@ -191,13 +184,13 @@ class _Walker:
         self.repo = repo
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.reader: GitTreeReader | None = None
-        self.loader: Any = None
+        self.loader: layout.Loader | None = None
 
     def open(self, commit: CommitInfo) -> None:
         """Point at ``commit``'s snapshot (and check its manifest against the commit's trailer)."""
         self.reader = GitTreeReader(self.repo.objects, commit.tree)
         # The layout's verified loader: every blob read is checked against its BLAKE3 digest.
-        self.loader = layout._Loader(self.reader)
+        self.loader = layout.Loader(self.reader)
         manifest = self.manifest()
         if commit.fingerprint is not None and commit.fingerprint != manifest["fingerprint"]:
             raise IntegrityError(f"commit {commit.id[:12]}: Brain-Fingerprint trailer", commit.fingerprint,
@@ -300,14 +293,10 @@ class _Walker:
         return _ABSENT
 
     def _json(self, node: _Node) -> Any:
-        if _JSON_DEPTH:
-            return self.loader.json(node.path, node.digest, node.depth)
-        return self.loader.json(node.path, node.digest)
+        return self.loader.json(node.path, node.digest, node.depth)
 
     def _load(self, node: _Node) -> Any:
-        if _NODE_DEPTH:
-            return self.loader.node(node.path, node.is_dir, node.digest, node.depth)
-        return self.loader.node(node.path, node.is_dir, node.digest)
+        return self.loader.node(node.path, node.is_dir, node.digest, node.depth)
 
     def _blob(self, node: _Node) -> Any:
         key = ("blob", node.path, self._id(node.path), node.digest)

@@ -1,6 +1,6 @@
 """``Repository``: open/init, commit, checkout, log, branches, tags, status.
 
-Every mutation runs under the repository lock (``brainvcs.lock``) and ends
+Every mutation runs under the repository lock (``brainvcs.storage.lock``) and ends
 with a compare-and-swap ref move, after the pack holding its objects has been
 fsynced. Readers take no lock.
 """
@@ -19,18 +19,19 @@ from typing import Any
 from dulwich.objects import Commit, Tag
 from dulwich.repo import MemoryRepo, Repo
 
-from . import layout
-from .canonical import Blake3Digest
+from .snapshot import layout
+from .snapshot.canonical import Blake3Digest
 from .diff import summarize_snapshots
-from .errors import (BrainVCSError, CorruptObjectError, EmptyRepositoryError, IntegrityError, NotABrainCommitError, NotARepositoryError,
-                     RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError, UsageError)
-from .gc import GcReport, collect_garbage, consolidate
-from .lock import RepositoryLock, clear_stale_ref_locks
-from .refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
-from .packs import PackReader
-from .store import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, find_objects, now, oid,
-                    parse_trailers, read_commit, read_object)
-from .verify import VerifyReport, verify_commits, verify_snapshot
+from .errors import (BrainVCSError, CorruptObjectError, EmptyRepositoryError, IntegrityError, NotABrainCommitError,
+                     NotARepositoryError, RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError,
+                     UsageError)
+from .storage.gc import GcReport, collect_garbage, consolidate
+from .storage.lock import RepositoryLock, clear_stale_ref_locks
+from .storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
+from .storage.packs import PackReader
+from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, find_objects,
+                              now, oid, parse_trailers, read_commit, read_object)
+from .storage.verify import VerifyReport, verify_commits, verify_snapshot
 
 DEFAULT_BRANCH = "main"
 DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
@@ -336,7 +337,7 @@ class Repository:
 
         ``changed`` lists the paths (key tuples or dotted strings) that may
         differ from the state this Repository object last committed on that
-        branch; only they are re-encoded (see :mod:`brainvcs.incremental`). It
+        branch; only they are re-encoded (see :mod:`brainvcs.snapshot.incremental`). It
         is a promise: a difference outside them would not be recorded. Without
         a matching previous commit in this process it is ignored.
         """
@@ -621,7 +622,7 @@ class Repository:
         return sorted(set(heads))
 
     def verify(self, rev: str | None = None) -> VerifyReport:
-        """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.verify`."""
+        """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.storage.verify`."""
         heads = [self.resolve(rev)] if rev is not None else self._heads()
         return verify_commits(self.objects, heads, self.shallow)
 
@@ -639,7 +640,7 @@ class Repository:
                                      "(see `brainvcs verify " + commit[:12] + "`)")
 
     def gc(self, *, prune: bool = True, aggressive: bool = False) -> GcReport:
-        """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.gc`.
+        """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.storage.gc`.
 
         ``aggressive`` spends more time searching for deltas (as ``git gc --aggressive``) for a smaller pack.
         """

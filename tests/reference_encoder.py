@@ -1,6 +1,6 @@
 """An independent, slow implementation of docs/format.md §2, for testing the fast path.
 
-It shares no code with brainvcs.canonical: floats are formatted from the
+It shares no code with brainvcs.snapshot.canonical: floats are formatted from the
 shortest correctly-rounded '%e' digits that round-trip, strings are escaped
 character by character, keys are sorted by their UTF-8 bytes.
 """

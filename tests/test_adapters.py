@@ -15,7 +15,7 @@ from brainvcs import Repository
 from brainvcs.adapters import (ADAPTER_TRAILER, Attr, DictAdapter, MethodAdapter, Spec, SpecAdapter, adapter_for,
                                adapter_for_class, checkout, commit, register, seed_brain_adapter, seed_brain_spec,
                                unregister)
-from brainvcs.adapters.base import restore_plan
+from brainvcs.adapters.select import restore_plan
 from brainvcs.adapters.seed_brain import looks_like_seed_brain
 from brainvcs.adapters.spec import (PLAIN, Array, CounterOf, Dataclass, DateTime, DefaultDictOf, DequeOf, DictOf,
                                     ListOf, Nullable, Object, Record, SequenceOf, SetOf, TupleOf, kind_for)

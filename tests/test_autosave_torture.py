@@ -16,18 +16,19 @@ from pathlib import Path
 import pytest
 
 from benchmarks.torture_autosave import run_torture
-from brainvcs import Repository, layout
+from brainvcs import Repository
+from brainvcs.snapshot import layout
 from brainvcs.errors import LockHeldError
-from brainvcs.gc import TEMP_FILE_GRACE_SECONDS, collect_garbage, consolidate
-from brainvcs.lock import LOCK_NAME, RepositoryLock, read_holder
-from brainvcs.store import ObjectWriter
+from brainvcs.storage.gc import TEMP_FILE_GRACE_SECONDS, collect_garbage, consolidate
+from brainvcs.storage.lock import LOCK_NAME, RepositoryLock, read_holder
+from brainvcs.storage.objects import ObjectWriter
 from tests.conftest import git, sample_state
 
 # Takes the repository lock, starts a ref update the way git does (a .lock file), and waits to be killed.
 _DIES_MID_UPDATE = """
 import sys, time
 from pathlib import Path
-from brainvcs.lock import RepositoryLock
+from brainvcs.storage.lock import RepositoryLock
 lock = RepositoryLock(sys.argv[1])
 lock.acquire()
 (Path(sys.argv[1]) / "refs" / "heads" / "main.lock").write_text("f" * 40 + "\\n")
@@ -38,7 +39,7 @@ time.sleep(120)
 # Takes the lock, forks a child that inherits the descriptor, and exits: the lock stays held.
 _FORKS_AND_EXITS = """
 import os, sys, time
-from brainvcs.lock import RepositoryLock
+from brainvcs.storage.lock import RepositoryLock
 lock = RepositoryLock(sys.argv[1])
 lock.acquire()
 child = os.fork()

@@ -24,7 +24,7 @@ import pytest
 from brainvcs import Repository
 from brainvcs.cli._common import EXIT_CODES_HELP
 from brainvcs.errors import BrainVCSError, InvalidStateError
-from brainvcs.lock import RepositoryLock
+from brainvcs.storage.lock import RepositoryLock
 from tests.conftest import git, run_cli, sample_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,7 +209,7 @@ def test_every_brainvcs_error_class_has_a_documented_exit_code() -> None:
 def _hold_lock(gitdir: Path) -> subprocess.Popen[str]:
     code = textwrap.dedent(f"""
         import sys, time
-        from brainvcs.lock import RepositoryLock
+        from brainvcs.storage.lock import RepositoryLock
         lock = RepositoryLock({str(gitdir)!r})
         lock.acquire()
         print("held", flush=True)

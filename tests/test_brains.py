@@ -15,15 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brainvcs.brains import (
-    SIZES,
-    LearnReport,
-    ReferenceBrain,
-    bundled_texts,
-    change_fraction,
-    learning_step,
-    synthetic_state,
-)
+from brainvcs.brains import (SIZES, LearnReport, ReferenceBrain, bundled_texts, change_fraction, learning_step,
+                             synthetic_state)
 from brainvcs.brains.reference import MODULES, word_pattern
 from brainvcs.brains.synthetic import synthetic_word
 from brainvcs.errors import InvalidStateError, UsageError

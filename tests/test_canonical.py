@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brainvcs import canonical
+from brainvcs.snapshot import canonical
 from brainvcs.errors import CorruptObjectError, InvalidStateError
 
 from .reference_encoder import ref_encode
@@ -195,7 +195,7 @@ def test_null_values_are_fine() -> None:
 
 def test_fingerprint_is_stable_across_processes_and_hash_seeds() -> None:
     code = (
-        "from brainvcs import layout\n"
+        "from brainvcs.snapshot import layout\n"
         "s = {'language': {'word_frequency': {f'w{i}': i for i in range(3000)}}, 'm': [{'k': i / 7} for i in range(2000)]}\n"
         "print(layout.build(s).fingerprint)\n"
     )

@@ -1,4 +1,4 @@
-"""The semantic diff engine (brainvcs.diff) and its API (brainvcs.diffapi).
+"""The semantic diff engine (brainvcs.diff) and its API (brainvcs.diff.api).
 
 Brains are built with known differences — words learned and forgotten,
 counters moved, weights changed, memories appended and rolled off, tensors
@@ -15,14 +15,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from brainvcs import Repository, canonical, diffapi, layout
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout
+from brainvcs.diff import api as diffapi
 from brainvcs.brains import change_fraction, synthetic_state
 from brainvcs.brains.synthetic import synthetic_word
 from brainvcs.diff import (BrainDiff, CounterRecord, FloatRecord, KeysRecord, ListRecord, TensorRecord,
                            diff_snapshots, render_text, summarize_snapshots, to_json)
 from brainvcs.diff.summary import brain_summary
 from brainvcs.errors import IntegrityError, NotABrainCommitError, UsageError
-from brainvcs.store import GitTreeReader
+from brainvcs.storage.objects import GitTreeReader
 from tests.conftest import IDENTITY
 
 

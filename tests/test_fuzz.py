@@ -15,7 +15,8 @@ from dulwich.object_format import SHA1
 from dulwich.pack import load_pack_index
 
 from benchmarks import fuzz
-from brainvcs import Repository, statefile
+from brainvcs import Repository
+from brainvcs.snapshot import statefile
 from brainvcs.errors import CorruptObjectError
 from tests.conftest import run_cli, sample_state
 

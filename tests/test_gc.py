@@ -1,4 +1,4 @@
-"""Tests for brainvcs.gc: pack consolidation and pruning of unreachable objects."""
+"""Tests for brainvcs.storage.gc: pack consolidation and pruning of unreachable objects."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from dulwich.objects import Blob
 
-from brainvcs import Repository, gc
-from brainvcs.gc import GcReport
-from brainvcs.store import pack_count, reachable_objects
+from brainvcs import Repository
+from brainvcs.storage import gc
+from brainvcs.storage.gc import GcReport
+from brainvcs.storage.objects import pack_count, reachable_objects
 from tests.conftest import git
 
 

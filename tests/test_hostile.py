@@ -23,9 +23,11 @@ import pytest
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.pack import write_pack_index
 
-from brainvcs import Repository, canonical, layout, packs
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout
+from brainvcs.storage import packs
 from brainvcs.errors import BrainVCSError, CorruptObjectError
-from brainvcs.store import ObjectWriter, oid
+from brainvcs.storage.objects import ObjectWriter, oid
 from tests.conftest import IDENTITY, run_cli
 
 # --------------------------------------------------------------------------
@@ -477,6 +479,6 @@ def test_a_module_named_like_a_path_stays_inside_the_output_directory(tmp_path: 
     assert result.exit_code == 0, result.output
     written = sorted(p for p in tmp_path.rglob("*.json"))
     assert written and all(p.parent == out for p in written)
-    from brainvcs import statefile
+    from brainvcs.snapshot import statefile
 
     assert statefile.read_state(out) == state

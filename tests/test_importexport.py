@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from brainvcs import Repository
-from brainvcs.adapters.seed_json import read_seed_json_file
-from brainvcs.adapters.seed_sqlite import read_seed_sqlite
-from brainvcs.errors import InputFileError, InvalidRefNameError, InvalidStateError, RefConflict, RefExistsError, \
-    UsageError
-from brainvcs.importexport import export_seed_json, import_seed_json, import_seed_sqlite, seed_json_text
-from brainvcs.store import pack_count
+from brainvcs.seed.json_file import read_seed_json_file
+from brainvcs.seed.sqlite_file import read_seed_sqlite
+from brainvcs.errors import (InputFileError, InvalidRefNameError, InvalidStateError, RefConflict, RefExistsError,
+                             UsageError)
+from brainvcs.seed.api import export_seed_json, import_seed_json, import_seed_sqlite, seed_json_text
+from brainvcs.storage.objects import pack_count
 
 from .conftest import IDENTITY, git
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from dulwich.object_store import MemoryObjectStore
 
-from brainvcs import Repository, layout
+from brainvcs import Repository
+from brainvcs.snapshot import layout
 from brainvcs.brains import SIZES, change_fraction, learning_step, synthetic_state
-from brainvcs.incremental import ALL, parse_changed
-from brainvcs.store import ObjectWriter
+from brainvcs.snapshot.incremental import ALL, parse_changed
+from brainvcs.storage.objects import ObjectWriter
 
 
 def _same(incremental: layout.Snapshot, state: dict[str, Any]) -> None:

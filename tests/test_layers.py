@@ -16,20 +16,20 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "brainvcs"
 
-#: Rank of each module or subpackage of brainvcs (dotted, relative to the package; the longest
-#: matching prefix wins). A module may import only modules of its own or a lower rank.
+#: Rank of each folder (and, where a folder has an inner order, each module) of brainvcs, dotted and
+#: relative to the package; the longest matching prefix wins. A module may import only modules of its
+#: own or a lower rank. The folders are the layers of DESIGN.md §2, bottom up.
 RANKS: dict[str, int] = {
     "errors": 0, "files": 0,  # files: safe writes, needs only the errors
-    "canonical": 1,
-    "layout": 2, "tensors": 2, "incremental": 2,  # incremental: layout's rebuild from a base snapshot
-    "store": 3, "packs": 3,  # packs: the pack-file I/O under store
-    "lock": 4, "refs": 4,
-    "verify": 5, "gc": 5,
+    # snapshot/: values -> canonical bytes -> a tree of blobs, and back
+    "snapshot": 2, "snapshot.canonical": 1, "snapshot.tensors": 1, "snapshot.names": 1,
+    # storage/: git objects and packs, refs and the lock, then what walks them (verify, gc)
+    "storage": 3, "storage.refs": 4, "storage.lock": 4, "storage.graph": 4, "storage.verify": 5, "storage.gc": 5,
     "diff": 6, "merge": 6,  # pure engines: repo may call them, so they must not import repo
-    # The merge package's repository-level half (apply a plan, the git merge driver) is a feature.
-    "merge.api": 8, "merge.gitdriver": 8, "merge.reseal": 8,
+    # The repository-level halves of diff and merge (by revision, the git drivers) are features.
+    "diff.api": 8, "merge.api": 8, "merge.gitdriver": 8, "merge.reseal": 8,
     "repo": 7,
-    # 8: features (statefile, autosave, remote, adapters, query, ...) and any module not listed here
+    # 8: features (adapters, autosave, remote, query, seed, concurrency) and any module not listed here
     "brains": 9,
     "demo": 10,
     "cli": 11,
@@ -39,7 +39,7 @@ RANKS: dict[str, int] = {
 DEFAULT_RANK = 8
 #: The package's ``__init__`` re-exports the repository API, so importing it counts as a feature import.
 PACKAGE_ROOT_RANK = 8
-LAYER_NAMES = {0: "errors", 1: "canonical", 2: "layout/tensors", 3: "store", 4: "lock/refs", 5: "verify/gc",
+LAYER_NAMES = {0: "errors", 1: "snapshot", 2: "snapshot layout", 3: "storage", 4: "storage refs", 5: "storage walks",
                6: "engines (diff, merge)", 7: "repo", 8: "features", 9: "brains", 10: "demo", 11: "cli",
                12: "__main__"}
 
@@ -154,34 +154,100 @@ def test_imports_only_go_down_the_layers() -> None:
     assert not violations, message
 
 
+def import_cycles(modules: list[SourceModule]) -> list[list[str]]:
+    """Groups of modules that import each other, directly or through others (imports inside functions count).
+
+    Tarjan's strongly connected components over the import graph; a package
+    importing its own submodules, and a submodule importing a sibling through
+    the package (``from . import sibling``), are ordinary edges.
+    """
+    graph = {m.name: sorted({target for _, target in imported_modules(m) if target != m.name}) for m in modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, []):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for name in sorted(graph):
+        if name not in index:
+            visit(name)
+    return sorted(cycles)
+
+
+def test_no_import_cycles() -> None:
+    # A package's __init__ re-exporting its modules is not a cycle unless a module imports the package back.
+    cycles = import_cycles(MODULES)
+    assert not cycles, "import cycles (break them by moving the shared piece down a layer):\n  " + "\n  ".join(
+        " <-> ".join(group) for group in cycles)
+
+
+def test_the_cycle_check_finds_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:
+    (tmp_path / "brainvcs").mkdir()
+    a = tmp_path / "brainvcs" / "a.py"
+    b = tmp_path / "brainvcs" / "b.py"
+    a.write_text("from . import b\n")
+    b.write_text("def f():\n    from .a import x\n")
+    modules = [SourceModule(a, "brainvcs.a", False), SourceModule(b, "brainvcs.b", False)]
+    global MODULE_NAMES
+    saved = MODULE_NAMES
+    MODULE_NAMES = saved | {"brainvcs.a", "brainvcs.b"}
+    try:
+        assert import_cycles(modules) == [["brainvcs.a", "brainvcs.b"]]
+    finally:
+        MODULE_NAMES = saved
+
+
 def test_every_allowlisted_import_still_exists() -> None:
     present = {(m.name, target) for m in MODULES for _, target in imported_modules(m)}
     assert set(ALLOWED_UPWARD) <= present, "remove stale entries from ALLOWED_UPWARD"
 
 
 def test_the_layer_check_catches_upward_imports(tmp_path: Path) -> None:
-    fake = tmp_path / "brainvcs" / "store.py"
-    fake.parent.mkdir()
-    fake.write_text("from .repo import Repository\nfrom . import errors\n\n\n"
-                    "def f():\n    from .cli import main\n    import brainvcs.demo\n")
-    module = SourceModule(fake, "brainvcs.store", False)
+    fake = tmp_path / "brainvcs" / "storage" / "objects.py"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("from ..repo import Repository\nfrom .. import errors\n\n\n"
+                    "def f():\n    from ..cli import main\n    import brainvcs.demo\n")
+    module = SourceModule(fake, "brainvcs.storage.objects", False)
     assert imported_modules(module) == [(1, "brainvcs.repo"), (2, "brainvcs.errors"), (6, "brainvcs.cli"),
                                         (7, "brainvcs.demo")]
     assert layer_violations([module]) == [
-        "brainvcs/store.py:1: brainvcs.store (layer 3, store) imports brainvcs.repo (layer 7, repo)",
-        "brainvcs/store.py:6: brainvcs.store (layer 3, store) imports brainvcs.cli (layer 11, cli)",
-        "brainvcs/store.py:7: brainvcs.store (layer 3, store) imports brainvcs.demo (layer 10, demo)",
+        "brainvcs/storage/objects.py:1: brainvcs.storage.objects (layer 3, storage) imports brainvcs.repo (layer 7, repo)",
+        "brainvcs/storage/objects.py:6: brainvcs.storage.objects (layer 3, storage) imports brainvcs.cli (layer 11, cli)",
+        "brainvcs/storage/objects.py:7: brainvcs.storage.objects (layer 3, storage) imports brainvcs.demo "
+        "(layer 10, demo)",
     ]
     assert [rank_of(n) for n in ("brainvcs", "brainvcs.merge.plan", "brainvcs.merge.api", "brainvcs.newthing",
-                                 "brainvcs.cli.core", "brainvcs.errors")] == [8, 6, 8, 8, 11, 0]
+                                 "brainvcs.cli.core", "brainvcs.errors", "brainvcs.snapshot.canonical",
+                                 "brainvcs.snapshot.read", "brainvcs.storage.gc")] == [8, 6, 8, 8, 11, 0, 1, 2, 5]
 
 
 def test_relative_import_resolution() -> None:
     core = next(m for m in MODULES if m.name == "brainvcs.cli.core")
     targets = {t for _, t in imported_modules(core)}
-    assert {"brainvcs.repo", "brainvcs.statefile", "brainvcs.cli._common"} <= targets
+    assert {"brainvcs.repo", "brainvcs.snapshot.statefile", "brainvcs.cli._common"} <= targets
     repo = next(m for m in MODULES if m.name == "brainvcs.repo")
-    assert {"brainvcs.layout", "brainvcs.errors", "brainvcs.store", "brainvcs.refs"} <= {
+    assert {"brainvcs.snapshot.layout", "brainvcs.errors", "brainvcs.storage.objects", "brainvcs.storage.refs"} <= {
         t for _, t in imported_modules(repo)}
 
 

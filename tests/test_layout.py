@@ -11,9 +11,9 @@ from dulwich.object_store import MemoryObjectStore
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brainvcs import canonical, layout
+from brainvcs.snapshot import canonical, layout
 from brainvcs.errors import CorruptObjectError, IntegrityError, InvalidStateError, UsageError
-from brainvcs.store import ObjectWriter
+from brainvcs.storage.objects import ObjectWriter
 
 GOLDEN = Path(__file__).parent.parent / "fixtures/golden/snapshot-vectors.json"
 

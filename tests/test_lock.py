@@ -1,4 +1,4 @@
-"""Tests for brainvcs.lock: the repository write lock and stale ref-lock recovery."""
+"""Tests for brainvcs.storage.lock: the repository write lock and stale ref-lock recovery."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import pytest
 
 from brainvcs import Repository
 from brainvcs.errors import LockHeldError
-from brainvcs.lock import LOCK_NAME, STALE_REF_LOCK_SECONDS, RepositoryLock, clear_stale_ref_locks
+from brainvcs.storage.lock import LOCK_NAME, STALE_REF_LOCK_SECONDS, RepositoryLock, clear_stale_ref_locks
 from tests.conftest import sample_state
 
 _HOLDER = """
 import sys, time
-from brainvcs.lock import RepositoryLock
+from brainvcs.storage.lock import RepositoryLock
 lock = RepositoryLock(sys.argv[1])
 lock.acquire()
 print("locked", flush=True)

@@ -9,13 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brainvcs import Repository, canonical
+from brainvcs import Repository
+from brainvcs.snapshot import canonical
 from brainvcs.brains import ReferenceBrain, bundled_texts
 from brainvcs.errors import MergeConflictError, RefConflict, RevisionNotFoundError, UsageError
 from brainvcs.merge import api as merge_api
 from brainvcs.merge import merge, merge_bases
 from brainvcs.merge.api import MERGE_BASE_TRAILER, abort_merge, base_state
-from brainvcs.store import ObjectId
+from brainvcs.storage.objects import ObjectId
 
 RULES = {"rules": [{"path": "cognitive_metrics.attention_focus", "strategy": "ours"}]}
 

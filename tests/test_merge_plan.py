@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from brainvcs import canonical
+from brainvcs.snapshot import canonical
 from brainvcs.errors import InvalidStateError, MergeConflictError, UsageError
 from brainvcs.merge import ABSENT, MergeRules, Resolution, parse_resolve_option, plan_merge, rules_from_state
 from brainvcs.merge.plan import merge_lists, same

@@ -21,7 +21,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brainvcs import Repository, canonical, layout, statefile
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout, statefile
 from brainvcs.adapters import Attr, Spec, SpecAdapter
 from brainvcs.adapters import checkout as adapter_checkout
 from brainvcs.adapters import commit as adapter_commit

@@ -16,7 +16,7 @@ from brainvcs.brains.reference import split_inputs
 from brainvcs.errors import RevisionNotFoundError, UsageError
 from brainvcs.query import (STATS_COLUMNS, HistoryPoint, commits_in_range, first_learned, format_path, history,
                             parse_path, plot_stats, stats)
-from brainvcs.store import GitTreeReader
+from brainvcs.storage.objects import GitTreeReader
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

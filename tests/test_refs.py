@@ -1,4 +1,4 @@
-"""Tests for brainvcs.refs: ref-name rules and compare-and-swap ref moves."""
+"""Tests for brainvcs.storage.refs: ref-name rules and compare-and-swap ref moves."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from dulwich.objects import Blob, Commit, Tree
 
 from brainvcs import Repository
 from brainvcs.errors import InvalidRefNameError, RefConflict, RevisionNotFoundError
-from brainvcs.refs import RefStore, check_ref_name
-from brainvcs.store import ObjectId
+from brainvcs.storage.refs import RefStore, check_ref_name
+from brainvcs.storage.objects import ObjectId
 
 VALID = ["main", "feature/x", "alice/experiment-2", "v1.0", "a_b", "日本", "x@y", "a-", "UPPER/lower",
          "a.b/c", "release-2024.11", "a+b"]

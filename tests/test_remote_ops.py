@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from brainvcs import Repository
-from brainvcs.errors import (InvalidRefNameError, PushRejectedError, RefExistsError, RemoteError, RepositoryExistsError,
-                             RevisionNotFoundError, UsageError)
+from brainvcs.errors import (InvalidRefNameError, PushRejectedError, RefExistsError, RemoteError,
+                             RepositoryExistsError, RevisionNotFoundError, UsageError)
 from brainvcs.remote import ops
 from brainvcs.remote.push import parse_refspec
 

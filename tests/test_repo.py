@@ -16,7 +16,7 @@ from brainvcs.errors import (BrainVCSError, EmptyRepositoryError, InvalidRefName
                              NotABrainCommitError, NotARepositoryError, RefConflict, RefExistsError,
                              RepositoryExistsError, RevisionNotFoundError, UsageError)
 from brainvcs.repo import DEFAULT_IDENTITY, BranchInfo, Status
-from brainvcs.store import WriteStats, pack_count
+from brainvcs.storage.objects import WriteStats, pack_count
 from tests.conftest import IDENTITY, git, sample_state
 
 

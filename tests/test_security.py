@@ -19,15 +19,16 @@ from typing import Any
 import pytest
 from dulwich.objects import Blob
 
-from brainvcs import Repository, canonical, layout
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout
 from brainvcs.errors import BrainVCSError, CorruptObjectError, InputFileError, InvalidStateError, UnsafePathError
 from brainvcs.files import atomic_write, check_no_symlinks
-from brainvcs.importexport import import_seed_sqlite
-from brainvcs.lock import RepositoryLock
+from brainvcs.seed.api import import_seed_sqlite
+from brainvcs.storage.lock import RepositoryLock
 from brainvcs.merge.strategies import MAX_RULES, MergeRules
 from brainvcs.remote import ops
 from brainvcs.remote.urls import parse_url, redact_text
-from brainvcs.store import MAX_JSON_BLOB_BYTES, ObjectWriter, oid
+from brainvcs.storage.objects import MAX_JSON_BLOB_BYTES, ObjectWriter, oid
 from tests.conftest import run_cli, sample_state
 from tests.test_hostile import _commit, hostile_snapshot, raw_tree, write_raw_pack
 
@@ -116,12 +117,12 @@ def test_a_lock_file_symlinked_outside_is_neither_emptied_nor_created(tmp_path: 
         repo.commit(sample_state(), "one")
     victim = tmp_path / "victim.txt"
     victim.write_text("precious\n")
-    lock = tmp_path / "brain" / "brainvcs.lock"
+    lock = tmp_path / "brain" / "brainvcs.storage.lock"
     lock.unlink(missing_ok=True)
     lock.symlink_to(victim)
     state = tmp_path / "s.json"
     state.write_bytes(canonical.encode(sample_state(1)))
-    assert "brainvcs.lock: is a symbolic link" in one_error(run_cli("commit", "-C", tmp_path / "brain", "-m", "x",
+    assert "brainvcs.storage.lock: is a symbolic link" in one_error(run_cli("commit", "-C", tmp_path / "brain", "-m", "x",
                                                                      state), 3)
     assert victim.read_text() == "precious\n"
     lock.unlink()
@@ -130,7 +131,7 @@ def test_a_lock_file_symlinked_outside_is_neither_emptied_nor_created(tmp_path: 
     assert not (tmp_path / "created-outside").exists()
     lock.unlink()
     lock.mkdir()
-    assert "brainvcs.lock: is a directory" in one_error(run_cli("commit", "-C", tmp_path / "brain", "-m", "x",
+    assert "brainvcs.storage.lock: is a directory" in one_error(run_cli("commit", "-C", tmp_path / "brain", "-m", "x",
                                                                  state), 3)
     with pytest.raises(UnsafePathError):
         RepositoryLock(tmp_path / "brain").acquire()
@@ -177,7 +178,7 @@ def test_a_recursive_view_in_a_seed_database_is_refused_at_once(tmp_path: Path) 
 
 
 def test_sqlite_work_is_bounded_by_the_files_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from brainvcs.adapters import seed_sqlite
+    from brainvcs.seed import sqlite_file as seed_sqlite
 
     monkeypatch.setattr(seed_sqlite._WorkBudget, "EVERY", 100)
     monkeypatch.setattr(seed_sqlite._WorkBudget, "MINIMUM", 1000)
@@ -271,7 +272,7 @@ def test_a_quarter_gigabyte_blob_of_zeros_costs_no_memory(tmp_path: Path) -> Non
 
 
 def test_a_file_over_the_blob_limit_is_refused_at_commit(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
-    from brainvcs import store
+    from brainvcs.storage import objects as store
 
     monkeypatch.setattr(store, "MAX_JSON_BLOB_BYTES", 1000)
     with pytest.raises(InvalidStateError, match="big.json: one stored file would hold"):

@@ -19,15 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brainvcs.adapters.seed_json import (
-    SeedJsonImport,
-    loads_json_value,
-    read_seed_json_file,
-    seed_json_from_state,
-    state_from_seed_json,
-    write_seed_json_file,
-)
-from brainvcs.adapters.seed_sqlite import SeedSession, read_seed_sqlite
+from brainvcs.seed.json_file import (SeedJsonImport, loads_json_value, read_seed_json_file, seed_json_from_state,
+                                     state_from_seed_json, write_seed_json_file)
+from brainvcs.seed.sqlite_file import SeedSession, read_seed_sqlite
 from brainvcs.errors import BrainVCSError, InputFileError, InvalidStateError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "seed"

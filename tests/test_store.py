@@ -1,4 +1,4 @@
-"""Tests for brainvcs.store: one conformance suite run on a disk store and on dulwich's memory store."""
+"""Tests for brainvcs.storage.objects: one conformance suite run on a disk store and on dulwich's memory store."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from dulwich.object_store import DiskObjectStore, MemoryObjectStore
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
 
-from brainvcs import layout, store
+from brainvcs.snapshot import layout
+from brainvcs.storage import objects as store
 from brainvcs.errors import CorruptObjectError
-from brainvcs.layout import SnapshotTree
-from brainvcs.store import GitTreeReader, ObjectWriter, WriteStats, pack_count, parse_trailers, read_commit, read_object
+from brainvcs.snapshot.layout import SnapshotTree
+from brainvcs.storage.objects import (GitTreeReader, ObjectWriter, WriteStats, pack_count, parse_trailers,
+                                      read_commit, read_object)
 
 
 def big_state(version: int = 0) -> dict[str, Any]:
@@ -310,7 +312,7 @@ def test_pack_index_search_agrees_with_dulwich_on_a_real_index(tmp_path: Path) -
     from dulwich.pack import load_pack_index
 
     from brainvcs import Repository
-    from brainvcs.packs import _Pack
+    from brainvcs.storage.packs import _Pack
 
     with Repository.init(tmp_path / "b") as repo:
         repo.commit({"m": {"words": {f"w{i}": i for i in range(2000)}}}, "words", author="a <a@b.c>")
@@ -333,7 +335,7 @@ def test_pack_index_search_agrees_with_dulwich_on_a_real_index(tmp_path: Path) -
 def test_pack_index_search_follows_large_offsets_and_refuses_truncation(tmp_path: Path) -> None:
     from dulwich.pack import write_pack_index
 
-    from brainvcs.packs import _Pack
+    from brainvcs.storage.packs import _Pack
 
     entries = [(bytes([i]) * 20, offset, 0) for i, offset in ((1, 12), (2, 3 << 31), (3, 5000), (4, (1 << 40) + 7))]
     (tmp_path / "big.pack").write_bytes(b"PACK" + bytes(40))  # only the index is searched here
@@ -383,7 +385,7 @@ def _rewrite_index(idx: Path, version: int, shift_first: int = 0) -> list[tuple[
 
 def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
     from brainvcs import Repository
-    from brainvcs.packs import PackReader
+    from brainvcs.storage.packs import PackReader
 
     repo, idx = _one_pack_repo(tmp_path / "b")
     expected = repo.checkout()
@@ -402,7 +404,7 @@ def test_pack_reader_reads_through_a_version_1_index(tmp_path: Path) -> None:
 
 
 def test_pack_reader_refuses_an_index_pointing_outside_its_pack(tmp_path: Path) -> None:
-    from brainvcs.packs import PackReader
+    from brainvcs.storage.packs import PackReader
 
     repo, idx = _one_pack_repo(tmp_path / "b")
     repo.close()

@@ -1,4 +1,4 @@
-"""Tests for brainvcs.verify: a clean repository passes; every kind of corruption is reported, and
+"""Tests for brainvcs.storage.verify: a clean repository passes; every kind of corruption is reported, and
 checking out the damaged commit fails instead of returning a different brain."""
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ import orjson
 import pytest
 from dulwich.objects import Blob, Commit
 
-from brainvcs import Repository, canonical, layout
-from brainvcs.canonical import blake3_hex
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout
+from brainvcs.snapshot.canonical import blake3_hex
 from brainvcs.errors import BrainVCSError, CorruptObjectError, IntegrityError
-from brainvcs.layout import DIGESTS, MANIFEST, SnapshotTree
-from brainvcs.store import FINGERPRINT_TRAILER, ObjectId, ObjectWriter
-from brainvcs.verify import VerifyReport, tree_ids
+from brainvcs.snapshot.layout import DIGESTS, MANIFEST, SnapshotTree
+from brainvcs.storage.objects import FINGERPRINT_TRAILER, ObjectId, ObjectWriter
+from brainvcs.storage.verify import VerifyReport, tree_ids
 from tests.conftest import IDENTITY
 
 MAP_DIR = "language_module/word_frequency"

@@ -12,7 +12,8 @@ and SQLite databases; import them by module path.
 from __future__ import annotations
 
 from .api import ADAPTER_TRAILER, checkout, commit, install_repository_hook, state_of
-from .base import Adapter, DictAdapter, MethodAdapter, adapter_for, adapter_for_class, register, unregister
+from .base import Adapter, DictAdapter, MethodAdapter
+from .select import adapter_for, adapter_for_class, register, unregister
 from .seed_brain import seed_brain_adapter, seed_brain_spec
 from .spec import Attr, Spec, SpecAdapter
 

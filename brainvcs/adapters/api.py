@@ -23,7 +23,8 @@ from typing import Any
 from brainvcs.errors import InvalidStateError
 from brainvcs.repo import CommitResult, Repository
 
-from .base import Adapter, DictAdapter, State, adapter_for, modules_of, restore_plan
+from .base import Adapter, DictAdapter, State, modules_of
+from .select import adapter_for, restore_plan
 
 __all__ = ["ADAPTER_TRAILER", "checkout", "commit", "install_repository_hook", "state_of"]
 

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-from brainvcs.canonical import encode, join_path
+from brainvcs.snapshot.canonical import encode, join_path
 from brainvcs.errors import InvalidStateError, UsageError
-from brainvcs.tensors import is_array
+from brainvcs.snapshot.tensors import is_array
 
 __all__ = [
     "PLAIN", "Array", "CounterOf", "Dataclass", "DateTime", "DefaultDictOf", "DequeOf", "DictOf", "Kind",

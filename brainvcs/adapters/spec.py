@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
-from brainvcs.canonical import join_path
+from brainvcs.snapshot.canonical import join_path
 from brainvcs.errors import InvalidStateError, UsageError
 
 from .base import State

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import BrainVCSError, UsageError
 from ..repo import CommitInfo, Repository
-from ..tensors import is_array
+from ..snapshot.tensors import is_array
 from .target import AutosaveTarget
 
 log = logging.getLogger("brainvcs.autosave")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import RevisionNotFoundError, UsageError
-from ..refs import BRANCH_PREFIX, check_ref_name
+from ..storage.refs import BRANCH_PREFIX, check_ref_name
 from ..repo import CommitInfo, Repository
-from ..store import ObjectId, ObjectWriter, oid
+from ..storage.objects import ObjectId, ObjectWriter, oid
 from .target import SEQ_TRAILER, SOURCE_TRAILER, is_autosave
 
 

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import RefConflict
-from ..refs import BRANCH_PREFIX, check_ref_name
+from ..storage.refs import BRANCH_PREFIX, check_ref_name
 from ..repo import CommitInfo, CommitResult, Repository
-from ..store import ObjectId
-from ..packs import fsync_dir
+from ..storage.objects import ObjectId
+from ..storage.packs import fsync_dir
 
 SOURCE_TRAILER = "Brain-Source"
 SEQ_TRAILER = "Brain-Autosave-Seq"

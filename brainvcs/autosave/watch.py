@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import statefile
-from ..canonical import blake3_hex
+from ..snapshot import statefile
+from ..snapshot.canonical import blake3_hex
 from ..errors import BrainVCSError, InputFileError, InvalidStateError, UsageError
 from ..repo import CommitInfo, Repository
 from .target import AutosaveTarget

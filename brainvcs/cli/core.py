@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .. import statefile
+from ..snapshot import statefile
 from ..repo import Repository
 from ._common import decorations, emit_json, json_option, print_commit, with_repo
 from .diffcmds import commit_diff_json, print_commit_diff
@@ -170,7 +170,7 @@ def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, .
            as_json: bool, format_: str) -> None:
     """Export the state at REV as a JSON state file (same as `checkout`), or in the seed's JSON format."""
     if format_ == "seed-json":
-        from ..importexport import export_seed_json, seed_json_text
+        from ..seed.api import export_seed_json, seed_json_text
 
         if modules or split:
             raise click.UsageError("--module and --split do not apply to --format seed-json")

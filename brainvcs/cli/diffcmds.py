@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import diffapi
+from ..diff import api as diffapi
 from ..diff import render_text, to_json
 from ..diff.render import DEFAULT_LIMIT, render_module
 from ..repo import Repository

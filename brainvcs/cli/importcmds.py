@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import importexport
+from ..seed import api as importexport
 from ..repo import CommitResult, Repository
 from ._common import emit_json, json_option, with_repo
 

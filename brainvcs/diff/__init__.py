@@ -1,9 +1,9 @@
 """Semantic diffs of brain snapshots: what was learned, forgotten and changed.
 
 A pure engine (no repository access): :func:`diff_snapshots` compares two
-snapshots read through :class:`~brainvcs.layout.TreeReader` and returns a
+snapshots read through :class:`~brainvcs.snapshot.layout.TreeReader` and returns a
 :class:`BrainDiff`; :mod:`.render` shows it as text or JSON and :mod:`.summary`
-turns it into one line. ``brainvcs.diffapi`` offers the same by revision name.
+turns it into one line. ``brainvcs.diff.api`` offers the same by revision name.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The semantic diff engine: two snapshots in, a :class:`BrainDiff` out.
 
-Pure: it reads only through :class:`~brainvcs.layout.TreeReader` and never
+Pure: it reads only through :class:`~brainvcs.snapshot.layout.TreeReader` and never
 imports the repository layer (``Repository.commit`` calls it for the learning
 summary). The walk follows the snapshot's Merkle tree: two entries with the
 same identity (their BLAKE3 digest from ``_b3.json``, or their git object id
@@ -28,11 +28,11 @@ from typing import Any
 
 import orjson
 
-from .. import canonical, layout
-from ..canonical import blake3_hex, join_path
+from ..snapshot import canonical, layout
+from ..snapshot.canonical import blake3_hex, join_path
 from ..errors import CorruptObjectError, IntegrityError, UsageError
-from ..layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
-                      shard_name, unescape_name)
+from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
+                               shard_name, unescape_name)
 from .model import BrainDiff, ModuleDiff
 from .values import Collector, PathFilter, category, wildcard
 

@@ -34,12 +34,12 @@ from typing import Any
 from dulwich.config import ConfigFile
 from dulwich.objects import Commit, Tag, Tree
 
-from .. import canonical
+from ..snapshot import canonical
 from ..errors import BrainVCSError, UsageError
 from ..files import atomic_write
-from ..layout import (DIGESTS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, TENSOR_DIR, TreeReader, read_manifest,
-                      unescape_name)
-from ..store import read_object
+from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, TENSOR_DIR, TreeReader,
+                               read_manifest, unescape_name)
+from ..storage.objects import read_object
 from .engine import diff_snapshots
 from .render import render_text
 from .values import is_tensor, map_like
@@ -151,7 +151,7 @@ def find_snapshots(store: Any, tips: Iterable[str], manifests: set[str]) -> dict
 
 
 class DirectoryTreeReader:
-    """A :class:`~brainvcs.layout.TreeReader` over a checked-out snapshot (a git working tree)."""
+    """A :class:`~brainvcs.snapshot.layout.TreeReader` over a checked-out snapshot (a git working tree)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root

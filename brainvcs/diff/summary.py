@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from ..errors import BrainVCSError
-from ..layout import TreeReader
+from ..snapshot.layout import TreeReader
 from .model import (TYPE_ORDER, BrainDiff, CounterRecord, FloatRecord, KeysRecord, ListRecord, ModuleDiff, Record,
                     TensorRecord, ValueRecord)
 

@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from ..canonical import TENSOR_KEY, join_path
+from ..snapshot.canonical import TENSOR_KEY, join_path
 from ..errors import CorruptObjectError
-from ..layout import TENSOR_CHUNK
+from ..snapshot.layout import TENSOR_CHUNK
 from .model import (Change, CounterRecord, FloatRecord, KeyItem, KeysRecord, ListItem, ListRecord, Record,
                     TensorRecord, ValueRecord)
 

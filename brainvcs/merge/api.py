@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..errors import MergeConflictError, UsageError
-from ..refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
-from ..store import ObjectId
+from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
+from ..storage.objects import ObjectId
 from .base import ParentsOf, commit_parents, merge_bases
 from .plan import MergePlan, Resolution, plan_merge
 

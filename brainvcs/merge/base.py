@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from dulwich.object_store import BaseObjectStore
 
-from ..store import ObjectId, oid, read_commit
+from ..storage.objects import ObjectId, oid, read_commit
 
 #: Returns the parent ids of a commit.
 ParentsOf = Callable[[ObjectId], Sequence[ObjectId]]

@@ -40,12 +40,12 @@ from dulwich.config import ConfigFile
 from dulwich.object_store import BaseObjectStore, iter_tree_contents
 from dulwich.objects import Blob
 
-from .. import canonical, layout
-from ..canonical import TENSOR_KEY
+from ..snapshot import canonical, layout
+from ..snapshot.canonical import TENSOR_KEY
 from ..diff.gitdriver import driver_program
 from ..errors import BrainVCSError, NotARepositoryError, UsageError
 from ..files import atomic_write
-from ..store import ObjectId, read_commit
+from ..storage.objects import ObjectId, read_commit
 from .api import Repository, plan_commits
 from .plan import ABSENT, iter_conflict_lines, plan_merge
 from .strategies import MergeRules

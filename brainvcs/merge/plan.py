@@ -16,7 +16,7 @@ builds the merged state. Defaults (docs/merge.md):
   from the head to the longest length seen when a side dropped items;
 * anything else changed differently on both sides is a conflict.
 
-Paths are the dotted paths of :func:`brainvcs.canonical.join_path`. Merges
+Paths are the dotted paths of :func:`brainvcs.snapshot.canonical.join_path`. Merges
 never look inside lists: a list is decided as a whole.
 """
 
@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
-from .. import canonical, tensors
-from ..canonical import join_path
+from ..snapshot import canonical, tensors
+from ..snapshot.canonical import join_path
 from ..errors import InvalidStateError, MergeConflictError, UsageError
 from .strategies import FLOAT_STRATEGIES, MergeRules, parse_path, render_path, rules_from_state
 

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import canonical, layout
+from ..snapshot import canonical, layout
 from ..errors import BrainVCSError, CorruptObjectError, MergeConflictError, UsageError
 from ..files import atomic_write, check_no_symlinks
-from ..store import FINGERPRINT_TRAILER, ObjectId
+from ..storage.objects import FINGERPRINT_TRAILER, ObjectId
 from .api import Repository, plan_commits
 from .plan import MergePlan, Resolution
 
 
 class WorktreeReader:
-    """A :class:`~brainvcs.layout.TreeReader` over files on disk that recomputes what describes them.
+    """A :class:`~brainvcs.snapshot.layout.TreeReader` over files on disk that recomputes what describes them.
 
     ``_b3.json``, ``brain.json``, ``_map.json`` counts and ``_list.json``
     counts are derived from the other files, so a tree whose digests are stale

@@ -11,7 +11,7 @@ The rules live in the state itself, in the reserved module :data:`RULES_MODULE`
 other module: every clone merges the same way, as with ``.gitattributes``.
 
 Paths use the dotted notation every brainvcs message uses
-(:func:`brainvcs.canonical.join_path`): ``language_module.word_frequency.hello``,
+(:func:`brainvcs.snapshot.canonical.join_path`): ``language_module.word_frequency.hello``,
 ``language_module.word_frequency["don't"]``. In a pattern, a bare segment may
 hold the globs ``*`` and ``?`` (one key), ``**`` matches any number of keys,
 and a quoted segment ``["..."]`` matches that key literally.
@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..canonical import join_path
+from ..snapshot.canonical import join_path
 from ..errors import InvalidStateError, UsageError
 
 #: The reserved module holding a repository's merge rules.

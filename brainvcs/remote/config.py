@@ -15,7 +15,7 @@ from typing import Any
 from dulwich.refs import Ref
 
 from ..errors import RefExistsError, UsageError
-from ..refs import BRANCH_PREFIX, REMOTE_PREFIX, check_ref_name
+from ..storage.refs import BRANCH_PREFIX, REMOTE_PREFIX, check_ref_name
 from ..repo import Repository
 from .credentials import sources_hint
 from .urls import RemoteURL, parse_url, redact_text, redact_url

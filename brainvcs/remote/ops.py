@@ -28,18 +28,17 @@ from typing import Any
 from dulwich.objects import ZERO_SHA
 from dulwich.refs import Ref
 
-from ..errors import (BrainVCSError, RemoteError, RepositoryExistsError,
-                      RevisionNotFoundError, UsageError)
-from ..refs import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX, check_ref_name
+from ..errors import BrainVCSError, RemoteError, RepositoryExistsError, RevisionNotFoundError, UsageError
+from ..storage.refs import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX, check_ref_name
 from ..repo import Repository
-from ..store import ObjectId, oid
+from ..storage.objects import ObjectId, oid
 from . import transport
-from .config import (Remote, remote_add, remote_get, remote_list, remote_remove, remote_rename,  # noqa: F401
-                     remote_url, set_upstream, tracking_ref, upstream)
+from .config import (Remote, remote_add, remote_get, remote_list, remote_remove, remote_rename, remote_url,
+                     set_upstream, tracking_ref, upstream)
 from .progress import ProgressFn, TransferMeter, from_dulwich
 from .push import PushRefResult, PushResult, is_ancestor, push_refs
 from .urls import RemoteURL, directory_name, parse_url
-from ..packs import fsync_dir
+from ..storage.packs import fsync_dir
 
 __all__ = [
     "FetchResult", "LsRemoteResult", "PullResult", "PushRefResult", "PushResult", "RefUpdate", "Remote",

@@ -23,9 +23,9 @@ from dulwich.objects import ZERO_SHA
 from dulwich.pack import OFS_DELTA, REF_DELTA, UnpackedObject, pack_object_chunks
 
 from ..errors import CorruptObjectError, PushRejectedError, RevisionNotFoundError, UsageError
-from ..refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, check_ref_name
+from ..storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, check_ref_name
 from ..repo import Repository
-from ..store import ObjectId, oid
+from ..storage.objects import ObjectId, oid
 from . import transport
 from .progress import ProgressFn, ServerMessages, TransferMeter, from_dulwich
 from .urls import RemoteURL

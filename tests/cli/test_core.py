@@ -10,7 +10,8 @@ import click
 import numpy as np
 import pytest
 
-from brainvcs import Repository, statefile
+from brainvcs import Repository
+from brainvcs.snapshot import statefile
 from brainvcs.brains import ReferenceBrain, bundled_texts
 from brainvcs.cli import main
 from tests.conftest import IDENTITY, run_cli, sample_state

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from brainvcs import Repository, diffapi
+from brainvcs import Repository
+from brainvcs.diff import api as diffapi
 from brainvcs.diff import render_text, to_json
 from brainvcs.diff.gitdriver import ATTRIBUTES, BEGIN, END
 from tests.conftest import IDENTITY, run_cli

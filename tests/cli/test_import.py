@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from brainvcs import Repository
-from brainvcs.store import pack_count
+from brainvcs.storage.objects import pack_count
 from tests.conftest import run_cli
 
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures" / "seed"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from brainvcs import Repository, layout
-from brainvcs.store import pack_count
+from brainvcs import Repository
+from brainvcs.snapshot import layout
+from brainvcs.storage.objects import pack_count
 from tests.conftest import run_cli, sample_state
 from tests.test_verify import brain_state, commit_tree, node, put, shard_of
 

@@ -14,7 +14,8 @@ from typing import IO, Any
 
 import pytest
 
-from brainvcs import Repository, statefile
+from brainvcs import Repository
+from brainvcs.snapshot import statefile
 from brainvcs.autosave import SEQ_TRAILER, SOURCE_TRAILER, WatchEvent, watch
 from tests.conftest import run_cli, sample_state
 

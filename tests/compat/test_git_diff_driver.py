@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from brainvcs import Repository, diffapi
+from brainvcs import Repository
+from brainvcs.diff import api as diffapi
 from tests.conftest import IDENTITY, git
 from tests.test_diff import new_state, old_state
 

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from brainvcs import Repository, canonical, layout
+from brainvcs import Repository
+from brainvcs.snapshot import canonical, layout
 from brainvcs.brains import ReferenceBrain, bundled_texts
 from brainvcs.errors import NotARepositoryError
 from brainvcs.merge import merge
 from brainvcs.merge.gitdriver import ATTRIBUTE_LINES, driver_command, install_merge_driver, run_merge_driver
-from brainvcs.store import FINGERPRINT_TRAILER, read_commit
+from brainvcs.storage.objects import FINGERPRINT_TRAILER, read_commit
 from tests.conftest import git, run_cli
 
 SMALL_BASE = {"lang": {"freq": {"sea": 2, "rose": 1}, "w": 0.5}, "mem": ["a"]}

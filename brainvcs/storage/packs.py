@@ -26,7 +26,7 @@ from dulwich.objects import ShaFile
 from dulwich.object_format import SHA1
 from dulwich.pack import apply_delta, load_pack_index, write_pack_index
 
-from .errors import CorruptObjectError
+from ..errors import CorruptObjectError
 
 _OFS_DELTA = 6
 _REF_DELTA = 7

@@ -37,9 +37,9 @@ from dulwich.object_store import DiskObjectStore
 from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree, hex_to_sha
 from dulwich.pack import deltify_pack_objects, write_pack_data
 
-from .errors import CorruptObjectError
+from ..errors import CorruptObjectError
 from .packs import PackReader, write_pack
-from .store import _fsync_dir, find_objects, pack_count, read_object
+from .objects import _fsync_dir, find_objects, pack_count, read_object
 
 #: Consolidate once a repository has more packs than this.
 AUTO_PACK_LIMIT = 32

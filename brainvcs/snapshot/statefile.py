@@ -19,9 +19,9 @@ from typing import Any
 
 
 from . import canonical
-from .errors import InputFileError, InvalidStateError
-from .files import atomic_write
-from .layout import escape_name, unescape_name
+from ..errors import InputFileError, InvalidStateError
+from ..files import atomic_write
+from .names import escape_name, unescape_name
 from .tensors import is_array
 
 #: Refuse state files larger than this (they are read into memory whole).

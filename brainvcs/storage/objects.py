@@ -1,7 +1,7 @@
 """Object storage on dulwich: snapshot trees in, verified snapshot trees out.
 
 Writes go through :class:`ObjectWriter`, which turns a
-:class:`~brainvcs.layout.SnapshotTree` into git blobs and trees, keeps only the
+:class:`~brainvcs.snapshot.layout.SnapshotTree` into git blobs and trees, keeps only the
 objects the repository does not have yet, and writes them (plus the commit)
 as **one pack**, fsynced before any ref moves. Reads go through
 :class:`GitTreeReader`, which refuses anything a snapshot never contains
@@ -25,8 +25,8 @@ from typing import Any, NewType, Protocol
 from dulwich.objects import Blob, Commit, ShaFile, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
-from .errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
-from .layout import TENSOR_CHUNK, TENSOR_DIR, SnapshotTree
+from ..errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
+from ..snapshot.layout import TENSOR_CHUNK, TENSOR_DIR, SnapshotTree
 from .packs import ObjectTooLargeError, PackReader, check_entry_sizes, fsync_dir, write_pack
 
 _fsync_dir = fsync_dir  # used by gc

@@ -33,17 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from brainvcs.adapters.seed_json import (
-    ANY,
-    NUMBER,
-    STRING,
-    JsonValueProblem,
-    ListOf,
-    MapOf,
-    Spec,
-    format_json_path,
-    loads_json_value,
-)
+from brainvcs.seed.json_file import (ANY, NUMBER, STRING, JsonValueProblem, ListOf, MapOf, Spec, format_json_path,
+                                     loads_json_value)
 from brainvcs.errors import InputFileError
 
 __all__ = ["SeedSession", "read_seed_sqlite"]

@@ -30,15 +30,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import layout
-from .adapters.seed_json import read_seed_json_file, seed_json_from_state, write_seed_json_file
-from .adapters.seed_sqlite import read_seed_sqlite
-from .errors import InputFileError, InvalidRefNameError, InvalidStateError, RefExistsError, UsageError
-from .gc import consolidate
-from .lock import clear_stale_ref_locks
-from .refs import BRANCH_PREFIX, check_ref_name
-from .repo import CommitInfo, CommitResult, Repository
-from .store import ObjectId, ObjectWriter, WriteStats
+from ..snapshot import layout
+from .json_file import read_seed_json_file, seed_json_from_state, write_seed_json_file
+from .sqlite_file import read_seed_sqlite
+from ..errors import InputFileError, InvalidRefNameError, InvalidStateError, RefExistsError, UsageError
+from ..storage.gc import consolidate
+from ..storage.lock import clear_stale_ref_locks
+from ..storage.refs import BRANCH_PREFIX, check_ref_name
+from ..repo import CommitInfo, CommitResult, Repository
+from ..storage.objects import ObjectId, ObjectWriter, WriteStats
 
 __all__ = ["export_seed_json", "import_seed_json", "import_seed_sqlite"]
 

@@ -18,8 +18,8 @@ from dulwich.errors import PackedRefsException
 from dulwich.file import FileLocked
 from dulwich.refs import RefsContainer, SymrefLoop, check_ref_format
 
-from .errors import CorruptObjectError, InvalidRefNameError, LockHeldError, RefConflict, RevisionNotFoundError
-from .store import ObjectId, oid
+from ..errors import CorruptObjectError, InvalidRefNameError, LockHeldError, RefConflict, RevisionNotFoundError
+from .objects import ObjectId, oid
 
 HEAD = "HEAD"
 BRANCH_PREFIX = "refs/heads/"

@@ -1,6 +1,6 @@
 """The repository write lock.
 
-Writers (commit, branch moves, gc) serialise on ``<gitdir>/brainvcs.lock``
+Writers (commit, branch moves, gc) serialise on ``<gitdir>/brainvcs.storage.lock``
 with an OS advisory lock (``flock``). The kernel drops the lock when its
 holder dies, so a ``kill -9`` can never leave the repository locked; the file
 itself only carries the holder's pid, host and start time for the message a
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .errors import LockHeldError, UnsafePathError
-from .files import open_regular_nofollow
+from ..errors import LockHeldError, UnsafePathError
+from ..files import open_regular_nofollow
 
-LOCK_NAME = "brainvcs.lock"
+LOCK_NAME = "brainvcs.storage.lock"
 #: A ref ``.lock`` file older than this, seen while we hold the repository lock, is stale.
 STALE_REF_LOCK_SECONDS = 10.0
 

@@ -26,7 +26,7 @@ from typing import Any, NewType
 import blake3
 import orjson
 
-from .errors import InvalidStateError
+from ..errors import InvalidStateError
 
 #: A BLAKE3-256 digest as 64 lowercase hex characters. Never a git object id.
 Blake3Digest = NewType("Blake3Digest", str)
@@ -171,7 +171,7 @@ def decode(data: bytes, *, what: str = "blob") -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        from .errors import CorruptObjectError
+        from ..errors import CorruptObjectError
 
         raise CorruptObjectError(f"{what}: not valid JSON ({exc})") from exc
 
@@ -195,13 +195,13 @@ def decode_stored(data: bytes, *, what: str = "blob", depth_budget: int = MAX_DE
     except (TypeError, ValueError):  # deeper than the encoder goes: certainly not canonical
         again = b""
     if again != data:
-        from .errors import CorruptObjectError
+        from ..errors import CorruptObjectError
 
         raise CorruptObjectError(f"{what}: not in canonical form (duplicate or unsorted keys, or another "
                                  "writer's layout); refusing it", "run `brainvcs verify`; the snapshot was not "
                                  "written by brainvcs, or was altered")
     if _deep_line(depth_budget) in data:
-        from .errors import CorruptObjectError
+        from ..errors import CorruptObjectError
 
         raise CorruptObjectError(f"{what}: nested deeper than {MAX_DEPTH} levels in all; refusing it")
     return value
@@ -275,7 +275,7 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
         return
     kind = type(value)
     if kind is str:
-        _check_str(value, path)
+        check_str(value, path)
         return
     if kind is int:
         if not INT_MIN <= value <= INT_MAX:
@@ -302,7 +302,7 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
                     raise InvalidStateError(join_path(path, repr(key)),
                                             f"key {key!r} is a {type(key).__name__}; only string keys can be stored",
                                             "convert keys with str() (an adapter can restore them)")
-                _check_str(key, join_path(path, key))
+                check_str(key, join_path(path, key))
                 if key == TENSOR_KEY:
                     raise InvalidStateError(join_path(path, key), f"the key {TENSOR_KEY!r} is reserved for tensors",
                                             "rename the key; a tensor is written as {\"$tensor\": ...} alone")
@@ -340,7 +340,8 @@ def _check(value: Any, default: DefaultHook | None, budget: int, path: str, seen
 _NOTHING = object()
 
 
-def _check_str(text: str, path: str) -> None:
+def check_str(text: str, path: str) -> None:
+    """Refuse a string that is not valid Unicode (a lone surrogate), naming ``path``."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

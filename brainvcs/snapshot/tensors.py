@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .canonical import blake3_hex
-from .errors import CorruptObjectError, InvalidStateError, UsageError
+from ..errors import CorruptObjectError, InvalidStateError, UsageError
 
 #: dtype kinds that round-trip exactly as raw bytes: bool, ints, unsigned, floats, complex.
 _KINDS = "biufc"

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .diff import BrainDiff, Endpoint, brain_summary, diff_snapshots
-from .diff import gitdriver
-from .errors import UsageError
-from .merge.gitdriver import install_merge_driver
-from .repo import Repository
-from .store import GitTreeReader, ObjectId
+from . import BrainDiff, Endpoint, brain_summary, diff_snapshots
+from . import gitdriver
+from ..errors import UsageError
+from ..merge.gitdriver import install_merge_driver
+from ..repo import Repository
+from ..storage.objects import GitTreeReader, ObjectId
 
 
 def _parent(repo: Repository, commit: ObjectId) -> ObjectId | None:

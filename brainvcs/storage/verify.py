@@ -27,10 +27,10 @@ from typing import Any
 from dulwich.objects import Blob, Commit, ShaFile, Tag
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
-from . import canonical, layout, tensors
-from .canonical import TENSOR_KEY
-from .errors import BrainVCSError
-from .store import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, oid, parse_trailers, read_object
+from ..snapshot import canonical, layout, tensors
+from ..snapshot.canonical import TENSOR_KEY
+from ..errors import BrainVCSError
+from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, oid, parse_trailers, read_object
 
 
 @dataclass

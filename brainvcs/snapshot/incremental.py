@@ -5,7 +5,7 @@ neurons that fired, the memory it appended. Given the snapshot of the previous
 commit and those *changed paths*, :class:`Rebuilder` re-encodes only the map
 shards, dict members and lists on those paths and shares every other directory
 (already sealed, already written) with the previous snapshot. The result is
-byte-identical to a full :func:`brainvcs.layout.build` — as long as the paths
+byte-identical to a full :func:`brainvcs.snapshot.layout.build` — as long as the paths
 cover every difference, which is the caller's promise (like git trusting file
 stat data). Cheap consistency checks (key counts) fall back to a full build of
 the affected value when the promise visibly does not hold.
@@ -22,8 +22,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import canonical
-from .layout import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, Entry, NodeInfo, Snapshot, SnapshotTree,
-                     _assemble_object, _Builder, key_hash, shard_bits, shard_name)
+from .encode import Builder, assemble_object
+from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, Entry, NodeInfo, Snapshot, SnapshotTree, key_hash,
+                    shard_bits, shard_name)
 
 #: Marks "this whole subtree changed" in a :func:`parse_changed` trie.
 ALL: dict[str, Any] = {}
@@ -52,7 +53,7 @@ def parse_changed(paths: Iterable[str | tuple[str, ...] | list[str]]) -> dict[st
 class Rebuilder:
     """Lays out modules of a new state, reusing the unchanged parts of ``base``."""
 
-    def __init__(self, builder: _Builder, base: Snapshot, changed: Any) -> None:
+    def __init__(self, builder: Builder, base: Snapshot, changed: Any) -> None:
         self.builder = builder
         self.base = base
         self.trie = changed if isinstance(changed, dict) else parse_changed(changed)
