@@ -25,7 +25,7 @@ from .snapshot import layout
 from .errors import RefConflict, UsageError
 from .storage.refs import BRANCH_PREFIX, check_ref_name
 from .repo import CommitResult, Repository
-from .storage.objects import ObjectId, ObjectWriter, oid
+from .storage.objects import ObjectId, oid
 
 State = Mapping[str, Any]
 #: Longest sleep between two attempts.
@@ -96,11 +96,8 @@ def _write_commit(repo: Repository, state: State, message: str, parents: list[Ob
                   trailers: Mapping[str, str] | None) -> ObjectId:
     """Write a commit of ``state`` without moving any ref (the second parent of a merge)."""
     snapshot = layout.build(state)
-    with repo.writing():
-        writer = ObjectWriter(repo.objects)
-        tree = writer.add_tree(snapshot.tree)
-        commit = repo._make_commit(tree, parents, message, author or repo.identity(), snapshot.fingerprint,
-                                   trailers, None, None)
-        writer.add_commit(commit)
-        writer.flush()
+    with repo.transaction("commit (concurrent)") as tx:
+        tree = tx.add_tree(snapshot.tree)
+        commit = tx.add_commit(tree, parents, message, author or repo.identity(), snapshot.fingerprint,
+                               trailers=trailers)
     return oid(commit.id)

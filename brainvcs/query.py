@@ -29,7 +29,7 @@ from .snapshot.canonical import join_path
 from .errors import CorruptObjectError, IntegrityError, UsageError
 from .snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from .repo import CommitInfo, Repository
-from .storage.objects import GitTreeReader, ObjectId, oid, read_commit
+from .storage.objects import GitTreeReader, ObjectId
 from .snapshot.tensors import is_array
 
 __all__ = [
@@ -104,36 +104,12 @@ def _parse_range(repo: Repository, rev_range: str) -> tuple[ObjectId, ObjectId |
     return repo.resolve(rev_range), None
 
 
-def _ancestors(repo: Repository, start: ObjectId) -> set[ObjectId]:
-    seen: set[ObjectId] = set()
-    stack = [start]
-    while stack:
-        sha = stack.pop()
-        if sha not in seen:
-            seen.add(sha)
-            stack.extend(oid(p) for p in read_commit(repo.objects, sha).parents)
-    return seen
-
-
 def commits_in_range(repo: Repository, rev_range: str = "HEAD") -> list[CommitInfo]:
     """The commits of ``REV`` or ``A..B``, oldest first (parents before children, first parents first)."""
     include, exclude = _parse_range(repo, rev_range)
-    hidden = _ancestors(repo, exclude) if exclude is not None else set()
-    order: list[CommitInfo] = []
-    infos: dict[ObjectId, CommitInfo] = {}
-    stack: list[tuple[ObjectId, bool]] = [(include, False)]
-    while stack:
-        sha, expanded = stack.pop()
-        if expanded:
-            order.append(infos[sha])
-            continue
-        if sha in infos or sha in hidden:
-            continue
-        info = CommitInfo.from_commit(read_commit(repo.objects, sha))
-        infos[sha] = info
-        stack.append((sha, True))
-        stack.extend((p, False) for p in reversed(info.parents) if p not in infos and p not in hidden)
-    return order
+    graph = repo.graph
+    order = graph.oldest_first(include, [exclude] if exclude is not None else [])
+    return [CommitInfo.from_commit(graph.commit(sha)) for sha in order]
 
 
 # --------------------------------------------------------------------------
@@ -462,8 +438,8 @@ def first_learned(repo: Repository, path_to_map: str | Sequence[Segment], key: s
         if not walker.locate(segments).present:
             continue
         # In a full history the first hit has no parent with the key; a range may start after it appeared.
-        for parent in commit.parents:
-            walker.open(CommitInfo.from_commit(read_commit(repo.objects, parent)))
+        for parent in repo.graph.parents(commit.id):  # none past a shallow clone's cut
+            walker.open(CommitInfo.from_commit(repo.graph.commit(parent)))
             if walker.locate(segments).present:
                 break
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import os
 import re
+from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,19 +26,20 @@ from .diff import summarize_snapshots
 from .errors import (BrainVCSError, CorruptObjectError, EmptyRepositoryError, IntegrityError, NotABrainCommitError,
                      NotARepositoryError, RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError,
                      UsageError)
-from .storage.gc import GcReport, collect_garbage, consolidate
-from .storage.lock import RepositoryLock, clear_stale_ref_locks
+from .storage.gc import GcReport, collect_garbage
+from .storage.graph import CommitGraph
+from .storage.lock import RepositoryLock
 from .storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
 from .storage.packs import PackReader
-from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, ObjectWriter, WriteStats, find_objects,
+from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, find_objects,
                               now, oid, parse_trailers, read_commit, read_object)
+from .storage.transaction import Transaction, check_author
 from .storage.verify import VerifyReport, verify_commits, verify_snapshot
 
 DEFAULT_BRANCH = "main"
 DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
 _REV = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^\d*)*)$")
 _HEX = re.compile(r"^[0-9a-f]{4,40}$")
-_IDENTITY = re.compile(r"^[^<>\n]+ <[^<>\n]*>$")
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,7 @@ class Repository:
         self.last_read: GitTreeReader | None = None
         self._packs: PackReader | None = None
         self._last_snapshot: tuple[str, ObjectId, layout.Snapshot] | None = None
+        self._graph: CommitGraph | None = None
 
     @property
     def packs(self) -> PackReader | None:
@@ -228,6 +231,19 @@ class Repository:
     def objects(self) -> Any:
         """The underlying dulwich object store."""
         return self._git.object_store
+
+    @contextmanager
+    def transaction(self, description: str) -> Iterator[Transaction]:
+        """Write objects and move refs as one unit, under the repository lock (see :mod:`.storage.transaction`).
+
+        The block's objects are written and its queued ref moves made only if
+        it ends without an exception (and without :meth:`Transaction.discard`).
+        """
+        with self.writing():
+            tx = Transaction(self.objects, self.refs, packs=self.packs, gitdir=self.gitdir, description=description)
+            yield tx
+            if not tx.discarded:
+                tx.commit()
 
     def writing(self) -> RepositoryLock | _NoLock:
         """Context manager holding the repository write lock."""
@@ -343,9 +359,7 @@ class Repository:
         """
         if not message.strip():
             raise UsageError("empty commit message", "pass -m MESSAGE")
-        author = author or self.identity()
-        if not _IDENTITY.match(author):
-            raise UsageError(f"invalid author {author!r}", "use the form 'Name <email>'")
+        author = check_author(author or self.identity())
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
             state, trailers = object_hook.to_state(state, trailers)
@@ -355,7 +369,7 @@ class Repository:
             if last_ref == ref and last_commit == self.refs.get(ref):
                 base = last
         snapshot = layout.build(state, base=base, changed=changed if base is not None else None)
-        with self.writing():
+        with self.transaction("commit") as tx:
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
             if expected != tip:
@@ -365,26 +379,22 @@ class Repository:
                 parent_ids = [expected] if expected else []
             else:
                 parent_ids = [self.resolve(p) for p in parents]
-            writer = ObjectWriter(self.objects, self.packs)
-            tree_id = writer.add_tree(snapshot.tree)
+            tree_id = tx.add_tree(snapshot.tree)
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
+                tx.discard()
                 self._last_snapshot = (ref, expected, snapshot)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
             if summary is None:  # the learning summary, so `git log` on any host tells the story
                 parent = self.reader(parent_ids[0]) if parent_ids else None
                 summary = summarize_snapshots(parent, layout.MemoryTreeReader(snapshot.tree))
-            commit = self._make_commit(tree_id, parent_ids, message, author, snapshot.fingerprint,
-                                       trailers, timestamp, summary)
-            writer.add_commit(commit)
-            written = writer.flush()
-            if self.gitdir is not None:
-                clear_stale_ref_locks(self.gitdir)
-            self.refs.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
-            consolidate(self.objects)
-            # Kept for the next commit's `changed=`: its unchanged directories are shared, not rebuilt.
-            self._last_snapshot = (ref, oid(commit.id), snapshot)
-        return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, written, True)
+            commit = tx.add_commit(tree_id, parent_ids, message, author, snapshot.fingerprint, trailers=trailers,
+                                   timestamp=timestamp, summary=summary)
+            tx.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
+        assert tx.written is not None
+        # Kept for the next commit's `changed=`: its unchanged directories are shared, not rebuilt.
+        self._last_snapshot = (ref, oid(commit.id), snapshot)
+        return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True)
 
     def _branch_ref(self, branch: str | None) -> str:
         if branch is None:
@@ -392,28 +402,6 @@ class Repository:
         if branch.startswith("refs/"):
             return branch
         return BRANCH_PREFIX + check_ref_name(branch)
-
-    def _make_commit(self, tree_id: str, parents: list[ObjectId], message: str, author: str,
-                     fingerprint: str, trailers: Mapping[str, str] | None, timestamp: int | None,
-                     summary: str | None) -> Commit:
-        body = message.strip("\n")
-        if summary:
-            body += "\n\n" + summary.strip("\n")
-        lines = [f"{FINGERPRINT_TRAILER}: {fingerprint}"]
-        for key, value in (trailers or {}).items():
-            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", key) or "\n" in value:
-                raise UsageError(f"invalid trailer {key!r}")
-            lines.append(f"{key}: {value}")
-        commit = Commit()
-        commit.tree = tree_id.encode("ascii")
-        commit.parents = [p.encode("ascii") for p in parents]
-        commit.author = commit.committer = author.encode("utf-8")
-        when = timestamp if timestamp is not None else now()
-        commit.author_time = commit.commit_time = when
-        commit.author_timezone = commit.commit_timezone = 0
-        commit.encoding = b"UTF-8"
-        commit.message = (body + "\n\n" + "\n".join(lines) + "\n").encode("utf-8")
-        return commit
 
     # Reading snapshots -------------------------------------------------------
     def reader(self, rev: str = HEAD) -> GitTreeReader:
@@ -449,6 +437,14 @@ class Repository:
         return state
 
     @property
+    def graph(self) -> CommitGraph:
+        """The commit graph every history walk uses (a shallow clone's cut respected)."""
+        shallow = self.shallow
+        if self._graph is None or self._graph.shallow != {oid(s) for s in shallow}:
+            self._graph = CommitGraph(self.objects, shallow)
+        return self._graph
+
+    @property
     def shallow(self) -> frozenset[bytes]:
         """Commits whose parents a shallow clone does not have (``.git/shallow``)."""
         try:
@@ -465,27 +461,10 @@ class Repository:
         """Like :meth:`log`, lazily."""
         if max_count is not None and max_count <= 0:
             return
-        start = read_commit(self.objects, self.resolve(rev))
-        shallow = self.shallow
-        heap: list[tuple[int, int, bytes]] = [(-start.commit_time, 0, start.id)]
-        seen = {start.id}
-        counter = 1
-        emitted = 0
-        while heap:
-            _, _, sha = heapq.heappop(heap)
-            commit = read_commit(self.objects, sha)
+        for emitted, commit in enumerate(self.graph.walk([self.resolve(rev)], first_parent=first_parent), 1):
             yield CommitInfo.from_commit(commit)
-            emitted += 1
             if max_count is not None and emitted >= max_count:
                 return
-            parents = commit.parents[:1] if first_parent else commit.parents
-            if commit.id in shallow:
-                parents = []  # a shallow clone's history stops here
-            for parent in parents:
-                if parent not in seen:
-                    seen.add(parent)
-                    heapq.heappush(heap, (-read_commit(self.objects, parent).commit_time, counter, parent))
-                    counter += 1
 
     # Branches and tags -----------------------------------------------------------
     def branches(self) -> list[BranchInfo]:
@@ -529,20 +508,7 @@ class Repository:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether commit ``ancestor`` is reachable from ``descendant`` (or equal)."""
-        target = ancestor.encode("ascii")
-        shallow = self.shallow
-        stack = [descendant.encode("ascii")]
-        seen: set[bytes] = set()
-        while stack:
-            sha = stack.pop()
-            if sha == target:
-                return True
-            if sha in seen:
-                continue
-            seen.add(sha)
-            if sha not in shallow:
-                stack.extend(read_commit(self.objects, sha).parents)
-        return False
+        return self.graph.is_ancestor(ObjectId(ancestor), ObjectId(descendant))
 
     def switch(self, name: str, *, create: bool = False, start: str = HEAD) -> BranchInfo:
         """Point HEAD at branch ``name`` (creating it at ``start`` if asked)."""
@@ -568,7 +534,7 @@ class Repository:
         """Tag a commit (annotated when ``message`` is given); returns the tagged commit."""
         check_ref_name(name, "tag")
         target = self.resolve(rev)
-        with self.writing():
+        with self.transaction("tag") as tx:
             existing = self.refs.get(TAG_PREFIX + name)
             if existing is not None and not force:
                 raise RefExistsError(f"tag {name!r} already exists", "pick another name, or pass --force to move it")
@@ -581,10 +547,8 @@ class Repository:
                 tag.tag_time = now()
                 tag.tag_timezone = 0
                 tag.message = (message.strip("\n") + "\n").encode("utf-8")
-                writer = ObjectWriter(self.objects)
-                value = writer.add_object(tag)
-                writer.flush()
-            self.refs.move(TAG_PREFIX + name, existing, value, f"tag: {name}")
+                value = tx.add_object(tag)
+            tx.move(TAG_PREFIX + name, existing, value, f"tag: {name}")
         return target
 
     def delete_tag(self, name: str) -> None:
@@ -624,7 +588,7 @@ class Repository:
     def verify(self, rev: str | None = None) -> VerifyReport:
         """Re-check every snapshot reachable from any ref (or from ``rev`` only); see :mod:`brainvcs.storage.verify`."""
         heads = [self.resolve(rev)] if rev is not None else self._heads()
-        return verify_commits(self.objects, heads, self.shallow)
+        return verify_commits(self.objects, heads, self.graph)
 
     def check_snapshot(self, commit: ObjectId) -> None:
         """Refuse (CorruptObjectError) a commit whose snapshot any reader would refuse.
@@ -646,7 +610,7 @@ class Repository:
         """
         with self.writing():
             return collect_garbage(self.objects, [h.encode("ascii") for h in self._heads()], prune=prune,
-                                   aggressive=aggressive)
+                                   aggressive=aggressive, graph=self.graph)
 
 
 class _NoLock:

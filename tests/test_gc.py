@@ -13,7 +13,8 @@ from dulwich.objects import Blob
 from brainvcs import Repository
 from brainvcs.storage import gc
 from brainvcs.storage.gc import GcReport
-from brainvcs.storage.objects import pack_count, reachable_objects
+from brainvcs.storage.graph import CommitGraph
+from brainvcs.storage.objects import oid, pack_count
 from tests.conftest import git
 
 
@@ -37,7 +38,7 @@ def reachable(repo: Repository) -> set[bytes]:
     head = repo.head()
     if head is not None:
         heads.add(head.encode())
-    return reachable_objects(repo.objects, heads)
+    return set(CommitGraph(repo.objects).reachable_objects([oid(h) for h in heads]))
 
 
 def commit_steps(repo: Repository, steps: range, branch: str | None = None) -> dict[str, int]:

@@ -14,7 +14,8 @@ from brainvcs.snapshot import canonical
 from brainvcs.brains import ReferenceBrain, bundled_texts
 from brainvcs.errors import MergeConflictError, RefConflict, RevisionNotFoundError, UsageError
 from brainvcs.merge import api as merge_api
-from brainvcs.merge import merge, merge_bases
+from brainvcs.merge import merge_bases
+from brainvcs.merge.api import merge
 from brainvcs.merge.api import MERGE_BASE_TRAILER, abort_merge, base_state
 from brainvcs.storage.objects import ObjectId
 
@@ -251,7 +252,7 @@ def test_criss_cross_counters_are_not_counted_twice(mem_repo: Repository) -> Non
     repo.commit({"f": {"w": 13}}, "b2", branch="b", parents=[b1, a1], expected_head=b1)
     repo.commit({"f": {"w": 17}}, "a3 (+4)")
     repo.commit({"f": {"w": 21}}, "b3 (+8)", branch="b")
-    bases = merge_bases(merge_api.commit_parents(repo.objects), [repo.resolve("main")], [repo.resolve("b")])
+    bases = repo.graph.merge_bases([repo.resolve("main")], [repo.resolve("b")])
     assert sorted(bases) == sorted([a1, b1])
     assert base_state(repo, bases) == {"f": {"w": 13}}
     merge(repo, "b")

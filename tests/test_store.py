@@ -13,9 +13,10 @@ from dulwich.repo import Repo
 
 from brainvcs.snapshot import layout
 from brainvcs.storage import objects as store
+from brainvcs.storage.graph import CommitGraph
 from brainvcs.errors import CorruptObjectError
 from brainvcs.snapshot.layout import SnapshotTree
-from brainvcs.storage.objects import (GitTreeReader, ObjectWriter, WriteStats, pack_count, parse_trailers,
+from brainvcs.storage.objects import (GitTreeReader, ObjectWriter, WriteStats, oid, pack_count, parse_trailers,
                                       read_commit, read_object)
 
 
@@ -264,8 +265,11 @@ class TestObjectStorageConformance:
         writer.add_object(Blob.from_string(b"unreachable\n"))
         writer.flush()
         blobs, trees, _ = git_objects(snapshot.tree)
-        assert store.reachable_objects(objects, [child.id]) == blobs | trees | {parent.id, child.id}
-        assert store.reachable_objects(objects, [parent.id]) == blobs | trees | {parent.id}
+        graph = CommitGraph(objects)
+        assert set(graph.reachable_objects([oid(child.id)])) == blobs | trees | {parent.id, child.id}
+        assert set(graph.reachable_objects([oid(parent.id)])) == blobs | trees | {parent.id}
+        # the path each blob was found at is a packing hint; the root tree sits at ""
+        assert graph.reachable_objects([oid(parent.id)])[root.encode()] == b""
 
 
 def test_flush_on_disk_writes_exactly_one_pack_and_no_loose_objects(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from brainvcs.snapshot.canonical import blake3_hex
 from brainvcs.errors import BrainVCSError, CorruptObjectError, IntegrityError
 from brainvcs.snapshot.layout import DIGESTS, MANIFEST, SnapshotTree
 from brainvcs.storage.objects import FINGERPRINT_TRAILER, ObjectId, ObjectWriter
-from brainvcs.storage.verify import VerifyReport, tree_ids
+from brainvcs.storage.verify import VerifyReport
 from tests.conftest import IDENTITY
 
 MAP_DIR = "language_module/word_frequency"
@@ -125,7 +125,7 @@ def test_a_clean_repository_verifies(good: tuple[Repository, str]) -> None:
     tagged = repo.verify()
     assert (tagged.commits, tagged.snapshots, tagged.problems) == (2, 2, [])
     assert repo.verify("HEAD~1") == VerifyReport(commits=1, snapshots=1, objects=30, problems=[])
-    assert len(tree_ids(repo.objects, [repo.resolve("HEAD")])) == 2
+    assert len({c.tree for c in repo.graph.walk([repo.resolve("HEAD")])}) == 2
 
 
 def test_an_empty_repository_verifies(repo: Repository) -> None:

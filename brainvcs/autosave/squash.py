@@ -8,7 +8,8 @@ from typing import Any
 from ..errors import RevisionNotFoundError, UsageError
 from ..storage.refs import BRANCH_PREFIX, check_ref_name
 from ..repo import CommitInfo, Repository
-from ..storage.objects import ObjectId, ObjectWriter, oid
+from ..storage.objects import ObjectId, oid
+from ..storage.transaction import check_author
 from .target import SEQ_TRAILER, SOURCE_TRAILER, is_autosave
 
 
@@ -40,9 +41,7 @@ def squash(repo: Repository, branch: str | None = None, *, onto: str, message: s
     """
     if not message.strip():
         raise UsageError("empty commit message", "pass -m MESSAGE")
-    author = author or repo.identity()
-    if "\n" in author or not (author.endswith(">") and " <" in author):
-        raise UsageError(f"invalid author {author!r}", "use the form 'Name <email>'")
+    author = check_author(author or repo.identity())
     name = branch or repo.current_branch
     if name is None:
         raise UsageError("HEAD is detached: name the branch to squash")
@@ -67,13 +66,9 @@ def squash(repo: Repository, branch: str | None = None, *, onto: str, message: s
     summary = f"squashed {len(run)} autosave(s) of {name}{span}"
     tree = repo.commit_info(tip).tree
     fingerprint = repo.manifest(tip)["fingerprint"]
-    with repo.writing():
-        writer = ObjectWriter(repo.objects)
+    with repo.transaction("squash") as tx:
         # Same tree, new parent: the snapshot is not re-encoded, so it is bit-for-bit the tip's.
-        commit = repo._make_commit(tree, [base], message, author, fingerprint,
-                                   {SOURCE_TRAILER: "squash"}, None, summary)
-        writer.add_commit(commit)
-        writer.flush()
-        new = oid(commit.id)
-        repo.refs.move(ref, tip, new, f"squash: {len(run)} autosave(s) onto {base[:12]}")
+        commit = tx.add_commit(tree, [base], message, author, fingerprint, trailers={SOURCE_TRAILER: "squash"},
+                               summary=summary)
+        tx.move(ref, tip, oid(commit.id), f"squash: {len(run)} autosave(s) onto {base[:12]}")
     return SquashResult(CommitInfo.from_commit(commit), name, base, tip, tuple(info.id for info in run))

@@ -18,7 +18,7 @@ from ..storage.objects import GitTreeReader, ObjectId
 
 
 def _parent(repo: Repository, commit: ObjectId) -> ObjectId | None:
-    parents = repo.commit_info(commit).parents
+    parents = repo.graph.parents(commit)  # none at a shallow clone's cut: compared with an empty brain
     return parents[0] if parents else None
 
 
@@ -97,12 +97,12 @@ def git_setup(repo: Repository, *, program: str | None = None) -> GitSetup:
 
 def git_diff_driver(repo: Repository, args: list[str]) -> str:
     """What git shows for one file: ``diff.brainvcs.command`` gets git's 7 external-diff arguments."""
-    return gitdriver.external_diff(repo.objects, _tips(repo), repo.reader, args, Path.cwd())
+    return gitdriver.external_diff(repo.graph, _tips(repo), repo.reader, args, Path.cwd())
 
 
 def git_textconv(repo: Repository, file: str) -> str:
     """The text git compares for one blob: what ``diff.brainvcs.textconv`` prints."""
-    return gitdriver.textconv(repo.objects, _tips(repo), repo.reader, Path(file), Path.cwd())
+    return gitdriver.textconv(repo.graph, _tips(repo), repo.reader, Path(file), Path.cwd())
 
 
 def _tips(repo: Repository) -> list[str]:

@@ -20,7 +20,6 @@ value per line. Digest files (``_b3.json``) and tensor chunks are marked
 from __future__ import annotations
 
 import hashlib
-import heapq
 import os
 import shlex
 import stat
@@ -39,7 +38,8 @@ from ..errors import BrainVCSError, UsageError
 from ..files import atomic_write
 from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, TENSOR_DIR, TreeReader,
                                read_manifest, unescape_name)
-from ..storage.objects import read_object
+from ..storage.graph import CommitGraph
+from ..storage.objects import ObjectId, oid, read_object
 from .engine import diff_snapshots
 from .render import render_text
 from .values import is_tensor, map_like
@@ -115,38 +115,26 @@ def blob_id(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
 
 
-def find_snapshots(store: Any, tips: Iterable[str], manifests: set[str]) -> dict[str, str]:
+def find_snapshots(graph: CommitGraph, tips: Iterable[str], manifests: set[str]) -> dict[str, str]:
     """Manifest blob id -> the newest commit whose snapshot has that ``brain.json``."""
     found: dict[str, str] = {}
-    heap: list[tuple[int, str]] = []
-    seen: set[str] = set()
-
-    def push(sha: str) -> None:
-        obj = read_object(store, sha, "history")
-        for _ in range(16):
+    commits: list[ObjectId] = []
+    for tip in tips:
+        obj = read_object(graph.store, tip, "history")  # type: ignore[arg-type]
+        for _ in range(16):  # a ref may name an annotated tag (of a tag)
             if not isinstance(obj, Tag):
                 break
-            obj = read_object(store, obj.object[1], "history")
-        if isinstance(obj, Commit) and obj.id.decode() not in seen:
-            seen.add(obj.id.decode())
-            heapq.heappush(heap, (-obj.commit_time, obj.id.decode()))
-
-    for tip in tips:
-        push(tip)
-    examined = 0
-    while heap and len(found) < len(manifests) and examined < MAX_COMMITS:
-        _, sha = heapq.heappop(heap)
-        examined += 1
-        commit = read_object(store, sha, "history")
-        assert isinstance(commit, Commit)
-        tree = read_object(store, commit.tree, "snapshot root")
+            obj = read_object(graph.store, obj.object[1], "history")  # type: ignore[arg-type]
+        if isinstance(obj, Commit):
+            commits.append(oid(obj.id))
+    for examined, commit in enumerate(graph.walk(commits)):
+        if len(found) == len(manifests) or examined >= MAX_COMMITS:
+            break
+        tree = read_object(graph.store, commit.tree, "snapshot root")  # type: ignore[arg-type]
         if isinstance(tree, Tree) and MANIFEST.encode() in tree:
             manifest = tree[MANIFEST.encode()][1].decode()
             if manifest in manifests and manifest not in found:
-                found[manifest] = sha
-        for parent in commit.parents:
-            if parent.decode() not in seen:
-                push(parent.decode())
+                found[manifest] = commit.id.decode()
     return found
 
 
@@ -182,10 +170,10 @@ class DirectoryTreeReader:
             raise KeyError(path) from None
 
 
-def _locate(store: Any, tips: list[str], open_commit: OpenCommit, blobs: dict[str, bytes],
+def _locate(graph: CommitGraph, tips: list[str], open_commit: OpenCommit, blobs: dict[str, bytes],
             worktree: Path) -> dict[str, tuple[TreeReader, str]]:
     """Manifest blob id -> (a reader of its snapshot, a label), from history or from the working tree."""
-    found = find_snapshots(store, tips, set(blobs))
+    found = find_snapshots(graph, tips, set(blobs))
     out = {blob: (open_commit(commit), commit[:7]) for blob, commit in found.items()}
     for blob, data in blobs.items():
         if blob not in out:
@@ -197,7 +185,7 @@ def _locate(store: Any, tips: list[str], open_commit: OpenCommit, blobs: dict[st
     return out
 
 
-def external_diff(store: Any, tips: list[str], open_commit: OpenCommit, args: list[str], cwd: Path) -> str:
+def external_diff(graph: CommitGraph, tips: list[str], open_commit: OpenCommit, args: list[str], cwd: Path) -> str:
     """What git shows for one path (``diff.<driver>.command`` gets the 7 GIT_EXTERNAL_DIFF arguments)."""
     if len(args) == 1:
         return f"* Unmerged path {args[0]}\n"
@@ -211,7 +199,7 @@ def external_diff(store: Any, tips: list[str], open_commit: OpenCommit, args: li
         sides.append(None if file == "/dev/null" else Path(file).read_bytes())
     worktree = cwd / os.path.dirname(path)
     blobs = {blob_id(data): data for data in sides if data is not None}
-    located = _locate(store, tips, open_commit, blobs, worktree) if Path(path).name == MANIFEST else {}
+    located = _locate(graph, tips, open_commit, blobs, worktree) if Path(path).name == MANIFEST else {}
     resolved = [None if data is None else located.get(blob_id(data)) for data in sides]
     if all(data is None or found is not None for data, found in zip(sides, resolved)):
         labels = [found[1] if found else "(empty)" for found in resolved]
@@ -241,12 +229,12 @@ def _manifest_change(old: bytes | None, new: bytes | None) -> str:
             "(snapshot not found in this repository's history: fetch it, then run `brainvcs diff`)\n")
 
 
-def textconv(store: Any, tips: list[str], open_commit: OpenCommit, file: Path, cwd: Path) -> str:
+def textconv(graph: CommitGraph, tips: list[str], open_commit: OpenCommit, file: Path, cwd: Path) -> str:
     """The text git diffs for one blob (``diff.<driver>.textconv``): a snapshot overview for a manifest."""
     data = file.read_bytes()
     if file.name != MANIFEST:
         return data.decode("utf-8", "replace")
-    found = _locate(store, tips, open_commit, {blob_id(data): data}, cwd).get(blob_id(data))
+    found = _locate(graph, tips, open_commit, {blob_id(data): data}, cwd).get(blob_id(data))
     if found is None:
         return data.decode("utf-8", "replace")
     try:

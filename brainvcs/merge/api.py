@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 from ..errors import MergeConflictError, UsageError
 from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
+from ..storage.graph import CommitGraph
 from ..storage.objects import ObjectId
-from .base import ParentsOf, commit_parents, merge_bases
 from .plan import MergePlan, Resolution, plan_merge
 
 #: Trailer naming the merge base(s) a merge commit was computed from.
@@ -58,6 +58,10 @@ class Repository(Protocol):
 
     def writing(self) -> AbstractContextManager[Any]:
         """The repository write lock."""
+
+    @property
+    def graph(self) -> CommitGraph:
+        """The commit graph (a shallow clone's cut respected)."""
 
     def check_snapshot(self, commit: ObjectId) -> None:
         """Refuse a commit whose snapshot a reader would refuse."""
@@ -100,7 +104,7 @@ class MergeResult:
                 "commit": self.commit.to_json() if self.commit else None}
 
 
-def base_state(repo: Repository, bases: list[ObjectId], parents_of: ParentsOf | None = None) -> dict[str, Any]:
+def base_state(repo: Repository, bases: list[ObjectId]) -> dict[str, Any]:
     """The state to merge against: the single merge base, or a virtual one for criss-cross histories.
 
     Several best bases are merged pairwise, recursively, like git's recursive
@@ -112,12 +116,11 @@ def base_state(repo: Repository, bases: list[ObjectId], parents_of: ParentsOf | 
                          "merge brains that grew from a common commit")
     if len(bases) == 1:
         return repo.checkout(bases[0])
-    parents_of = parents_of or commit_parents(repo.objects)
     state = repo.checkout(bases[0])
     heads = [bases[0]]
     for other in bases[1:]:
-        inner = merge_bases(parents_of, heads, [other])
-        inner_state = base_state(repo, inner, parents_of) if inner else {}
+        inner = repo.graph.merge_bases(heads, [other])
+        inner_state = base_state(repo, inner) if inner else {}
         state = plan_merge(inner_state, state, repo.checkout(other)).apply(conflicts="base")
         heads.append(other)
     return state
@@ -126,9 +129,8 @@ def base_state(repo: Repository, bases: list[ObjectId], parents_of: ParentsOf | 
 def plan_commits(repo: Repository, ours: ObjectId, theirs: ObjectId, *, strategy: str | None = None,
                  resolutions: Mapping[str, Resolution | str] | None = None) -> tuple[MergePlan, list[ObjectId]]:
     """Plan merging commit ``theirs`` into commit ``ours``; returns the plan and the merge bases."""
-    parents_of = commit_parents(repo.objects)
-    bases = merge_bases(parents_of, [ours], [theirs])
-    base = base_state(repo, bases, parents_of)
+    bases = repo.graph.merge_bases([ours], [theirs])
+    base = base_state(repo, bases)
     plan = plan_merge(base, repo.checkout(ours), repo.checkout(theirs), strategy=strategy, resolutions=resolutions)
     return plan, bases
 

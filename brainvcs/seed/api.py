@@ -34,18 +34,16 @@ from ..snapshot import layout
 from .json_file import read_seed_json_file, seed_json_from_state, write_seed_json_file
 from .sqlite_file import read_seed_sqlite
 from ..errors import InputFileError, InvalidRefNameError, InvalidStateError, RefExistsError, UsageError
-from ..storage.gc import consolidate
-from ..storage.lock import clear_stale_ref_locks
 from ..storage.refs import BRANCH_PREFIX, check_ref_name
 from ..repo import CommitInfo, CommitResult, Repository
-from ..storage.objects import ObjectId, ObjectWriter, WriteStats
+from ..storage.objects import ObjectId, WriteStats, oid
+from ..storage.transaction import check_author, is_identity
 
 __all__ = ["export_seed_json", "import_seed_json", "import_seed_sqlite"]
 
 SOURCE_TRAILER = "Brain-Source"
 FILE_TRAILER = "Brain-Import-File"
 FORMAT_TRAILER = "Brain-Import-Format"
-_IDENTITY = re.compile(r"^[^<>\n]+ <[^<>\n]*>$")
 _REF_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -81,7 +79,7 @@ def _identity_for(user: Any, fallback: str) -> str:
     """``user`` as a git identity (``alice`` -> ``alice <alice@localhost>``), or ``fallback``."""
     if not isinstance(user, str) or not user.strip():
         return fallback
-    if _IDENTITY.match(user.strip()):
+    if is_identity(user.strip()):
         return user.strip()
     name = re.sub(r"[<>\n\r]", "", user).strip()
     if not name:
@@ -90,8 +88,8 @@ def _identity_for(user: Any, fallback: str) -> str:
 
 
 def _check_author(author: str | None) -> None:
-    if author is not None and not _IDENTITY.match(author):
-        raise UsageError(f"invalid author {author!r}", "use the form 'Name <email>'")
+    if author is not None:
+        check_author(author)
 
 
 def _build(state: Mapping[str, Any], source: str) -> layout.Snapshot:
@@ -126,35 +124,23 @@ def _write(repo: Repository, plans: Sequence[_Planned]) -> list[CommitResult]:
     """Write every planned commit in one pack, then create each branch at its last commit."""
     results: list[CommitResult] = []
     tips: dict[str, ObjectId] = {}
-    with repo.writing():
+    with repo.transaction("import") as tx:
         _check_new_branches(repo, dict.fromkeys(p.branch for p in plans))
-        writer = ObjectWriter(repo.objects)
         for plan in plans:
-            before = writer.stats
-            tree_id = writer.add_tree(plan.snapshot.tree)
+            before = tx.stats
+            tree_id = tx.add_tree(plan.snapshot.tree)
             parents = [tips[plan.branch]] if plan.branch in tips else []
-            commit = repo._make_commit(tree_id, parents, plan.message, plan.author, plan.snapshot.fingerprint,
-                                       plan.trailers, plan.timestamp, plan.summary)
-            tips[plan.branch] = writer.add_commit(commit)
-            after = writer.stats
+            commit = tx.add_commit(tree_id, parents, plan.message, plan.author, plan.snapshot.fingerprint,
+                                   trailers=plan.trailers, timestamp=plan.timestamp, summary=plan.summary)
+            tips[plan.branch] = oid(commit.id)
+            after = tx.stats
             written = WriteStats(after.objects - before.objects, after.bytes - before.bytes,
                                  after.blobs - before.blobs, after.trees - before.trees)
             results.append(CommitResult(CommitInfo.from_commit(commit), BRANCH_PREFIX + plan.branch,
                                         plan.snapshot.fingerprint, written, True))
-        writer.flush()
-        if repo.gitdir is not None:
-            clear_stale_ref_locks(repo.gitdir)
-        created: list[tuple[str, ObjectId]] = []
-        try:
-            for branch, tip in tips.items():
-                repo.refs.move(BRANCH_PREFIX + branch, None, tip, "import: created")
-                created.append((BRANCH_PREFIX + branch, tip))
-        except BaseException:
-            # Another writer took one of the names meanwhile: take back what this import created.
-            for ref, tip in reversed(created):
-                repo.refs.delete(ref, tip)
-            raise
-        consolidate(repo.objects)
+        # Created together: if another writer took one of the names meanwhile, none is.
+        for branch, tip in tips.items():
+            tx.move(BRANCH_PREFIX + branch, None, tip, "import: created")
     return results
 
 

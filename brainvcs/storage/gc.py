@@ -39,7 +39,8 @@ from dulwich.pack import deltify_pack_objects, write_pack_data
 
 from ..errors import CorruptObjectError
 from .packs import PackReader, write_pack
-from .objects import _fsync_dir, find_objects, pack_count, read_object
+from .graph import CommitGraph
+from .objects import _fsync_dir, find_objects, oid, pack_count, read_object
 
 #: Consolidate once a repository has more packs than this.
 AUTO_PACK_LIMIT = 32
@@ -84,33 +85,6 @@ def _loose_bytes(store: DiskObjectStore) -> int:
         except OSError:
             pass
     return total
-
-
-def reachable_with_paths(store: Any, heads: Iterable[bytes]) -> dict[bytes, bytes | None]:
-    """Every object reachable from ``heads`` -> the snapshot path it was found at (a delta hint)."""
-    found: dict[bytes, bytes | None] = {}
-    stack: list[tuple[bytes, bytes | None]] = [(h, None) for h in heads]
-    while stack:
-        sha, path = stack.pop()
-        if sha in found:
-            continue
-        found[sha] = path
-        obj = read_object(store, sha, "history")
-        if isinstance(obj, Commit):
-            stack.append((obj.tree, b""))
-            stack.extend((p, None) for p in obj.parents)
-        elif isinstance(obj, Tree):
-            for item in obj.iteritems():
-                if item.mode == 0o160000:
-                    continue
-                child = item.path if not path else path + b"/" + item.path
-                if item.mode == 0o040000:
-                    stack.append((item.sha, child))
-                elif item.sha not in found:
-                    found[item.sha] = child
-        elif isinstance(obj, Tag):
-            stack.append((obj.object[1], None))
-    return found
 
 
 def _write_deltified(store: DiskObjectStore, objects: list[tuple[ShaFile, bytes | None]], *,
@@ -209,7 +183,7 @@ def _ids_in(pack: Any) -> list[bytes]:
 
 def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
                     temp_grace: float = TEMP_FILE_GRACE_SECONDS, deltify: bool = True,
-                    aggressive: bool = False) -> GcReport:
+                    aggressive: bool = False, graph: CommitGraph | None = None) -> GcReport:
     """Rewrite every object reachable from ``heads`` (or from a reflog entry) into one deltified pack.
 
     With ``prune``, unreachable objects (left by interrupted writes or deleted
@@ -218,6 +192,7 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
     are removed. ``deltify=False`` skips the (slow) delta search;
     ``aggressive`` searches a wider delta window when C git does the repack
     (git's ``gc --aggressive`` window, 250 instead of 50: smaller, slower).
+    ``graph`` walks history (a shallow clone's cut respected; default: the whole store).
     Call with the repository lock held.
     """
     if not isinstance(store, DiskObjectStore):
@@ -230,7 +205,7 @@ def collect_garbage(store: Any, heads: Iterable[bytes], *, prune: bool = True,
     # Reflog entries are roots, as in git: C git's fsck fails on a reflog naming a missing object.
     logged = [sha for sha in reflog_commits(os.path.dirname(os.path.abspath(store.path)))
               if find_objects(store, sha.decode("ascii"), "gc: a reflog entry")]
-    keep = reachable_with_paths(store, [*heads, *logged])
+    keep = (graph or CommitGraph(store)).reachable_objects([oid(sha) for sha in [*heads, *logged]])
     if not prune:
         for pack in old_packs:
             for sha in _ids_in(pack):

@@ -367,33 +367,6 @@ def pack_count(store: BaseObjectStore) -> int:
     return 0
 
 
-def reachable_objects(store: BaseObjectStore, heads: Iterable[bytes]) -> set[bytes]:
-    """Ids of every object reachable from the given commit ids."""
-    seen: set[bytes] = set()
-    stack = list(heads)
-    while stack:
-        sha = stack.pop()
-        if sha in seen:
-            continue
-        seen.add(sha)
-        obj = read_object(store, sha, "history")
-        if isinstance(obj, Commit):
-            stack.append(obj.tree)
-            stack.extend(obj.parents)
-        elif isinstance(obj, Tree):
-            for item in obj.iteritems():
-                if item.mode == 0o160000:
-                    continue  # gitlinks point outside this repository
-                if item.sha not in seen:
-                    if item.mode == _DIR_MODE:
-                        stack.append(item.sha)
-                    else:
-                        seen.add(item.sha)
-        elif hasattr(obj, "object"):  # annotated tag
-            stack.append(obj.object[1])
-    return seen
-
-
 def parse_trailers(message: str) -> dict[str, str]:
     """``Key: value`` lines of the message's last paragraph."""
     paragraphs = message.rstrip("\n").split("\n\n")

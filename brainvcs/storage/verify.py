@@ -30,6 +30,7 @@ from dulwich.object_store import BaseObjectStore, DiskObjectStore
 from ..snapshot import canonical, layout, tensors
 from ..snapshot.canonical import TENSOR_KEY
 from ..errors import BrainVCSError
+from .graph import CommitGraph
 from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, oid, parse_trailers, read_object
 
 
@@ -270,12 +271,13 @@ def check_pack_files(store: BaseObjectStore) -> list[str]:
     return problems
 
 
-def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId],
-                   shallow: frozenset[bytes] = frozenset()) -> VerifyReport:
+def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId], graph: CommitGraph | None = None) -> VerifyReport:
     """Verify the pack files, every commit reachable from ``heads`` and the snapshot of each.
 
-    Parents of ``shallow`` commits (the cut of a ``clone --depth``) are not followed.
+    History is followed through ``graph`` (default: the whole store's), so a
+    shallow clone's cut is where verification stops.
     """
+    graph = graph or CommitGraph(store)
     verifier = _Verifier(store)
     for problem in check_pack_files(store):
         verifier.problem(problem)
@@ -295,8 +297,7 @@ def verify_commits(store: BaseObjectStore, heads: Iterable[ObjectId],
             seen.add(commit.id)
         verifier.report.commits += 1
         verifier.snapshot(commit)
-        if commit.id not in shallow:
-            stack.extend(commit.parents)
+        stack.extend(p.encode("ascii") for p in graph.record(commit))
     return verifier.report
 
 
@@ -308,21 +309,3 @@ def verify_snapshot(store: BaseObjectStore, commit: ObjectId) -> VerifyReport:
         verifier.report.commits = 1
         verifier.snapshot(found)
     return verifier.report
-
-
-def tree_ids(store: BaseObjectStore, heads: Iterable[ObjectId]) -> set[ObjectId]:
-    """Root tree ids of the commits reachable from ``heads`` (for tests and tools)."""
-    out: set[ObjectId] = set()
-    stack = [h.encode("ascii") for h in heads]
-    seen: set[bytes] = set()
-    while stack:
-        sha = stack.pop()
-        if sha in seen:
-            continue
-        seen.add(sha)
-        obj = read_object(store, sha, "commit")
-        if isinstance(obj, Commit):
-            out.add(oid(obj.tree))
-            stack.extend(obj.parents)
-    return out
-

@@ -19,7 +19,7 @@ from brainvcs import Repository
 from brainvcs.snapshot import canonical, layout
 from brainvcs.brains import ReferenceBrain, bundled_texts
 from brainvcs.errors import NotARepositoryError
-from brainvcs.merge import merge
+from brainvcs.merge.api import merge
 from brainvcs.merge.gitdriver import ATTRIBUTE_LINES, driver_command, install_merge_driver, run_merge_driver
 from brainvcs.storage.objects import FINGERPRINT_TRAILER, read_commit
 from tests.conftest import git, run_cli

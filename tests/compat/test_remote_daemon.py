@@ -11,6 +11,7 @@ from brainvcs.brains import SIZES, learning_step, synthetic_state
 from brainvcs.demo import learn
 from brainvcs.errors import RemoteError
 from brainvcs.remote import ops
+from tests.conftest import run_cli
 
 from . import remote_checks as checks
 from .gitservers import GitDaemonServer
@@ -82,3 +83,28 @@ def test_shallow_clone_checks_out_the_tip_and_can_push(git_daemon_server: GitDae
         pushed = ops.push(shallow)
         assert [r.kind for r in pushed.refs] == ["fast-forward"]
         assert ops.ls_remote(url).refs["refs/heads/main"] == shallow.head()
+
+
+def test_every_history_command_works_on_a_depth_2_clone(git_daemon_server: GitDaemonServer, tmp_path: Path) -> None:
+    """History stops at the shallow cut for every walk: none of them asks for a commit the clone lacks."""
+    url = git_daemon_server.create_repo(checks.unique_name("depth2"))
+    with Repository.init(tmp_path / "trainer") as trainer:
+        for text in checks.texts()[:4]:
+            learn(trainer, [text])
+        ops.remote_add(trainer, "origin", url)
+        ops.push(trainer)
+        full_log = [c.id for c in trainer.log()]
+    clone = tmp_path / "shallow"
+    assert run_cli("clone", url, clone, "--depth", "2", "-q").exit_code == 0
+    with Repository.open(clone) as repo:
+        assert [c.id for c in repo.log()] == full_log[:2]
+        assert repo.verify().commits == 2
+        word = next(iter(repo.checkout()["language_module"]["vocabulary"]))
+    for args in (["log", "--oneline"], ["verify"], ["history", f"language_module.word_frequency.{word}"],
+                 ["stats"], ["log", "--learned", word], ["gc"], ["show", "HEAD~1"], ["log", "--stat"]):
+        result = run_cli(*args, "-C", clone)
+        assert result.exit_code == 0, (args, result.output)
+        assert "is missing from the repository" not in result.output
+    assert "verified 2 commit(s)" in run_cli("verify", "-C", clone).output
+    with Repository.open(clone) as repo:  # gc kept the clone whole and shallow
+        assert [c.id for c in repo.log()] == full_log[:2] and repo.verify().ok
