@@ -28,7 +28,8 @@ from .snapshot import layout
 from .snapshot.canonical import join_path
 from .errors import CorruptObjectError, IntegrityError, UsageError
 from .snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
-from .repo import CommitInfo, Repository
+from .repo import Repository
+from .storage.commits import CommitInfo
 from .storage.objects import GitTreeReader, ObjectId
 from .snapshot.tensors import is_array
 
@@ -160,7 +161,7 @@ class _Walker:
         self.repo = repo
         self.memo: dict[tuple[Any, ...], Any] = {}
         self.reader: GitTreeReader | None = None
-        self.loader: layout.Loader | None = None
+        self.loader = layout.Loader(layout.MemoryTreeReader(layout.SnapshotTree()))  # until open()
 
     def open(self, commit: CommitInfo) -> None:
         """Point at ``commit``'s snapshot (and check its manifest against the commit's trailer)."""

@@ -7,85 +7,38 @@ fsynced. Readers take no lock.
 
 from __future__ import annotations
 
-import heapq
 import os
-import re
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from dulwich.objects import Commit, Tag
+from dulwich.object_store import DiskObjectStore
+from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo, Repo
 
 from .snapshot import layout
 from .snapshot.canonical import Blake3Digest
 from .diff import summarize_snapshots
-from .errors import (BrainVCSError, CorruptObjectError, EmptyRepositoryError, IntegrityError, NotABrainCommitError,
+from .errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
                      NotARepositoryError, RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError,
                      UsageError)
 from .storage.gc import GcReport, collect_garbage
 from .storage.graph import CommitGraph
 from .storage.lock import RepositoryLock
-from .storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
+from .storage.refs import BRANCH_PREFIX, HEAD, TAG_PREFIX, RefStore, check_ref_name
 from .storage.packs import PackReader
-from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, find_objects,
-                              now, oid, parse_trailers, read_commit, read_object)
+from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, now, oid, read_commit)
+from .storage.commits import CommitInfo
+from .storage.revisions import Resolver
 from .storage.transaction import Transaction, check_author
 from .storage.verify import VerifyReport, verify_commits, verify_snapshot
 
 DEFAULT_BRANCH = "main"
 DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
-_REV = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^\d*)*)$")
-_HEX = re.compile(r"^[0-9a-f]{4,40}$")
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    """One commit as brainvcs shows it."""
-
-    id: ObjectId
-    tree: ObjectId
-    parents: tuple[ObjectId, ...]
-    author: str
-    committer: str
-    author_time: int
-    author_tz: int
-    commit_time: int
-    message: str
-    trailers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def summary(self) -> str:
-        """The first line of the message."""
-        return self.message.split("\n", 1)[0]
-
-    @property
-    def fingerprint(self) -> str | None:
-        """The state fingerprint recorded in the commit's trailer."""
-        return self.trailers.get(FINGERPRINT_TRAILER)
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict (used by ``--json`` output)."""
-        return {
-            "id": self.id, "tree": self.tree, "parents": list(self.parents), "author": self.author,
-            "committer": self.committer, "author_time": self.author_time, "author_tz": self.author_tz,
-            "commit_time": self.commit_time, "message": self.message, "summary": self.summary,
-            "fingerprint": self.fingerprint, "trailers": dict(self.trailers),
-        }
-
-    @classmethod
-    def from_commit(cls, commit: Commit) -> CommitInfo:
-        """Build from a dulwich commit object."""
-        message = commit.message.decode("utf-8", "replace")
-        return cls(
-            id=oid(commit.id), tree=oid(commit.tree), parents=tuple(oid(p) for p in commit.parents),
-            author=commit.author.decode("utf-8", "replace"), committer=commit.committer.decode("utf-8", "replace"),
-            author_time=commit.author_time, author_tz=commit.author_timezone, commit_time=commit.commit_time,
-            message=message.rstrip("\n"), trailers=parse_trailers(message),
-        )
 
 
 @dataclass(frozen=True)
@@ -158,7 +111,9 @@ class Repository:
     def packs(self) -> PackReader | None:
         """Fast reader over this repository's packs (None for in-memory repositories)."""
         if self._packs is None and self.gitdir is not None:
-            self._packs = PackReader(str(self._git.object_store.pack_dir))
+            store = self._git.object_store
+            assert isinstance(store, DiskObjectStore)  # a repository on disk
+            self._packs = PackReader(str(store.pack_dir))
         elif self._packs is not None:
             self._packs.refresh()
         return self._packs
@@ -178,7 +133,7 @@ class Repository:
         config = git.get_config()
         config.set((b"brainvcs",), b"version", b"1")
         config.write_to_path()
-        git.refs.set_symbolic_ref(b"HEAD", (BRANCH_PREFIX + default_branch).encode())
+        git.refs.set_symbolic_ref(Ref(b"HEAD"), Ref((BRANCH_PREFIX + default_branch).encode()))
         git.close()
         return cls.open(target, search_parents=False)
 
@@ -205,7 +160,7 @@ class Repository:
     def memory(cls, *, default_branch: str = DEFAULT_BRANCH) -> Repository:
         """An in-memory repository (tests and experiments; no lock, nothing on disk)."""
         git = MemoryRepo()
-        git.refs.set_symbolic_ref(b"HEAD", (BRANCH_PREFIX + default_branch).encode())
+        git.refs.set_symbolic_ref(Ref(b"HEAD"), Ref((BRANCH_PREFIX + default_branch).encode()))
         return cls(git, None)
 
     def close(self) -> None:
@@ -260,62 +215,11 @@ class Repository:
         return self.refs.get(HEAD)
 
     def resolve(self, rev: str = HEAD) -> ObjectId:
-        """The commit a revision names: ``main``, ``v1``, ``HEAD~2``, ``abc123``, ``origin/main``..."""
-        rev = rev.strip()
-        match = _REV.match(rev)
-        if not rev or match is None:
-            raise RevisionNotFoundError(f"unknown revision {rev!r}")
-        commit = self._resolve_base(match.group("base"), rev)
-        for op in re.findall(r"~\d*|\^\d*", match.group("ops")):
-            count = int(op[1:]) if len(op) > 1 else 1
-            parents = read_commit(self.objects, commit).parents
-            if op[0] == "~":
-                for _ in range(count):
-                    if not parents:
-                        raise RevisionNotFoundError(f"{rev}: history is not that long",
-                                                    "see how far it goes with `brainvcs log --oneline`")
-                    commit = oid(parents[0])
-                    parents = read_commit(self.objects, commit).parents
-            elif count:
-                if count > len(parents):
-                    raise RevisionNotFoundError(f"{rev}: commit {commit[:12]} has no parent {count}",
-                                                "^N picks the Nth parent of a merge; see `brainvcs log`")
-                commit = oid(parents[count - 1])
-        return commit
+        """The commit a revision names: ``main``, ``v1``, ``HEAD~2``, ``abc123``, ``origin/main``...
 
-    def _resolve_base(self, base: str, rev: str) -> ObjectId:
-        if base in (HEAD, "@"):
-            sha = self.refs.get(HEAD)
-            if sha is None:
-                branch = self.current_branch or "HEAD"
-                raise EmptyRepositoryError(f"{rev}: branch {branch!r} has no commits yet",
-                                           "commit a state first: brainvcs commit -m MESSAGE STATE.json")
-            return self._peel(sha, rev)
-        for ref in (base, BRANCH_PREFIX + base, TAG_PREFIX + base, REMOTE_PREFIX + base):
-            if ref.startswith("refs/"):
-                sha = self.refs.get(ref)
-                if sha is not None:
-                    return self._peel(sha, rev)
-        if _HEX.match(base):
-            matches = find_objects(self.objects, base, rev)
-            commits = [m for m in matches if isinstance(read_object(self.objects, m, rev), (Commit, Tag))]
-            if len(commits) == 1:
-                return self._peel(commits[0], rev)
-            if len(commits) > 1:
-                raise RevisionNotFoundError(f"short id {base!r} is ambiguous ({len(commits)} commits)",
-                                            "give more hex digits")
-        raise RevisionNotFoundError(f"unknown revision {rev!r}",
-                                    "name a branch, a tag, a commit id, or HEAD~N (see `brainvcs branch` and `brainvcs log`)")
-
-    def _peel(self, sha: ObjectId, rev: str) -> ObjectId:
-        obj = read_object(self.objects, sha, rev)
-        for _ in range(16):
-            if not isinstance(obj, Tag):
-                break
-            obj = read_object(self.objects, obj.object[1], rev)
-        if not isinstance(obj, Commit):
-            raise RevisionNotFoundError(f"{rev} names a {obj.type_name.decode()}, not a commit")
-        return oid(obj.id)
+        The grammar is :mod:`brainvcs.storage.revisions`'.
+        """
+        return Resolver(self.refs, self.objects, self.graph).resolve(rev)
 
     def commit_info(self, rev: str = HEAD) -> CommitInfo:
         """The commit a revision names."""
@@ -527,7 +431,8 @@ class Repository:
 
     def tags(self) -> dict[str, ObjectId]:
         """Tag name -> the commit it names."""
-        return {name: self._peel(sha, name) for name, sha in self.refs.tags().items()}
+        resolver = Resolver(self.refs, self.objects, self.graph)
+        return {name: resolver.peel(sha, name) for name, sha in self.refs.tags().items()}
 
     def create_tag(self, name: str, rev: str = HEAD, *, message: str | None = None,
                    force: bool = False) -> ObjectId:

@@ -21,4 +21,6 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+# The types are part of the contract (py.typed ships): strict mypy first, then the suite.
+python3 -m mypy
 exec python3 -m pytest -q -p no:cacheprovider "$@"

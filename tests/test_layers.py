@@ -25,7 +25,7 @@ RANKS: dict[str, int] = {
     "snapshot": 2, "snapshot.canonical": 1, "snapshot.tensors": 1, "snapshot.names": 1,
     # storage/: git objects and packs, refs and the lock, then what walks them (verify, gc)
     "storage": 3, "storage.refs": 4, "storage.lock": 4, "storage.graph": 4, "storage.verify": 5, "storage.gc": 5,
-    "storage.transaction": 5,
+    "storage.transaction": 5, "storage.revisions": 5,
     "diff": 6, "merge": 6,  # pure engines: repo may call them, so they must not import repo
     # The repository-level halves of diff and merge (by revision, the git drivers) are features.
     "diff.api": 8, "merge.api": 8, "merge.gitdriver": 8, "merge.reseal": 8,

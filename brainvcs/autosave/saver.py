@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BrainVCSError, UsageError
-from ..repo import CommitInfo, Repository
+from ..repo import Repository
+from ..storage.commits import CommitInfo
 from ..snapshot.tensors import is_array
 from .target import AutosaveTarget
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..errors import RevisionNotFoundError, UsageError
 from ..storage.refs import BRANCH_PREFIX, check_ref_name
-from ..repo import CommitInfo, Repository
+from ..repo import Repository
+from ..storage.commits import CommitInfo
 from ..storage.objects import ObjectId, oid
 from ..storage.transaction import check_author
 from .target import SEQ_TRAILER, SOURCE_TRAILER, is_autosave

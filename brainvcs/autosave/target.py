@@ -8,7 +8,8 @@ from typing import Any
 
 from ..errors import RefConflict
 from ..storage.refs import BRANCH_PREFIX, check_ref_name
-from ..repo import CommitInfo, CommitResult, Repository
+from ..repo import CommitResult, Repository
+from ..storage.commits import CommitInfo
 from ..storage.objects import ObjectId
 from ..storage.packs import fsync_dir
 

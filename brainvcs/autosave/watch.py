@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ..snapshot import statefile
 from ..snapshot.canonical import blake3_hex
 from ..errors import BrainVCSError, InputFileError, InvalidStateError, UsageError
-from ..repo import CommitInfo, Repository
+from ..repo import Repository
+from ..storage.commits import CommitInfo
 from .target import AutosaveTarget
 
 log = logging.getLogger("brainvcs.autosave")
@@ -23,7 +24,8 @@ log = logging.getLogger("brainvcs.autosave")
 class WatchEvent:
     """Something :func:`watch` did with one version of the file."""
 
-    kind: str  # "commit", "unchanged", "invalid" (skipped) or "error" (retried at the next poll)
+    #: "invalid": skipped; "error": retried at the next poll.
+    kind: Literal["commit", "unchanged", "invalid", "error"]
     path: str
     commit: CommitInfo | None = None
     error: BrainVCSError | None = None

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from ..repo import CommitInfo, Repository
+from ..repo import Repository
+from ..storage.commits import CommitInfo
 
 EXIT_CODES_HELP = """\b
 Exit status:

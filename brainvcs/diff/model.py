@@ -10,7 +10,7 @@ their concrete paths. Records hold every item; renderers apply ``--limit``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Literal, Union
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ class ModuleDiff:
     """The changes of one module; ``status`` is ``added``, ``removed`` or ``modified``."""
 
     module: str
-    status: str
+    status: Literal["added", "removed", "modified"]
     records: list[Record] = field(default_factory=list)
 
 

@@ -19,7 +19,6 @@ import orjson
 
 from ..snapshot.canonical import TENSOR_KEY, join_path
 from ..errors import CorruptObjectError
-from ..snapshot.layout import TENSOR_CHUNK
 from .model import (Change, CounterRecord, FloatRecord, KeyItem, KeysRecord, ListItem, ListRecord, Record,
                     TensorRecord, ValueRecord)
 

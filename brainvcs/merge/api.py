@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from ..errors import MergeConflictError, UsageError
 from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
@@ -73,11 +73,15 @@ class Repository(Protocol):
         """Commit ``state``; returns a ``brainvcs.repo.CommitResult``."""
 
 
+#: What a merge did.
+MergeStatus = Literal["up-to-date", "fast-forward", "merged", "planned"]
+
+
 @dataclass(frozen=True)
 class MergeResult:
     """What :func:`merge` did: ``up-to-date``, ``fast-forward``, ``merged``, or ``planned`` (dry run)."""
 
-    status: str
+    status: MergeStatus
     ref: str
     ours: ObjectId | None
     theirs: ObjectId

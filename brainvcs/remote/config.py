@@ -219,7 +219,7 @@ def upstream(repo: Repository, branch: str, remote: str) -> str:
     section = (b"branch", branch.encode("utf-8"))
     try:
         if config.get(section, b"remote") == remote.encode("utf-8"):
-            merge = config.get(section, b"merge").decode("utf-8")
+            merge = str(config.get(section, b"merge").decode("utf-8"))
             if merge.startswith(BRANCH_PREFIX):
                 return merge[len(BRANCH_PREFIX):]
     except KeyError:

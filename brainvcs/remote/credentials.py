@@ -28,7 +28,7 @@ import netrc
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,9 +211,10 @@ def candidates(url: RemoteURL, *, cwd: str | os.PathLike[str] | None = None,
                environ: Mapping[str, str] | None = None) -> Iterator[Credential]:
     """Credentials to try after a 401, best first, each source consulted only when reached."""
     seen: set[tuple[str, str]] = set()
-    for lookup in (lambda: from_url(url), lambda: from_environment(url, environ),
-                   lambda: git_credential_fill(url, cwd=cwd, environ=environ),
-                   lambda: from_netrc(url, environ=environ)):
+    lookups: list[Callable[[], Credential | None]] = [
+        lambda: from_url(url), lambda: from_environment(url, environ),
+        lambda: git_credential_fill(url, cwd=cwd, environ=environ), lambda: from_netrc(url, environ=environ)]
+    for lookup in lookups:
         found = lookup()
         if found is not None and (found.username, found.password) not in seen:
             seen.add((found.username, found.password))

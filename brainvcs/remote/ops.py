@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import SpooledTemporaryFile
-from typing import Any
+from typing import Any, Literal
 
 from dulwich.objects import ZERO_SHA
 from dulwich.refs import Ref
@@ -60,7 +60,7 @@ class RefUpdate:
     remote_ref: str
     old: ObjectId | None
     new: ObjectId | None
-    status: str  # "new", "fast-forward", "forced", "up-to-date", "deleted", "rejected"
+    status: Literal["new", "fast-forward", "forced", "up-to-date", "deleted", "rejected"]
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -98,7 +98,7 @@ class PullResult:
     branch: str
     remote: str
     remote_branch: str
-    status: str  # "up-to-date", "fast-forward", "merged", "created"
+    status: Literal["up-to-date", "fast-forward", "merged", "created"]
     old: ObjectId | None
     new: ObjectId
     fetch: FetchResult | None = None
@@ -117,7 +117,7 @@ class SyncResult:
     branch: str
     remote: str
     attempts: int
-    status: str  # "up-to-date", "pushed"
+    status: Literal["up-to-date", "pushed"]
     pulls: list[PullResult] = field(default_factory=list)
     push: PushResult | None = None
 
@@ -239,7 +239,8 @@ def _record_fetch(repo: Repository, remote: str, fetched: _Fetched, *, prune: bo
             if old == new:
                 updates.append(RefUpdate(local, name, old, new, "up-to-date"))
                 continue
-            status = "new" if old is None else ("fast-forward" if is_ancestor(repo, old, new) else "forced")
+            status: Literal["new", "fast-forward", "forced"] = (
+                "new" if old is None else ("fast-forward" if is_ancestor(repo, old, new) else "forced"))
             repo.refs.move(local, old, new, f"fetch {remote}: {status}")
             updates.append(RefUpdate(local, name, old, new, status))
         elif name.startswith(TAG_PREFIX):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from dulwich.object_format import DEFAULT_OBJECT_FORMAT
 from dulwich.objects import ZERO_SHA
@@ -52,8 +52,9 @@ class PushRefResult:
     dst: str
     old: ObjectId | None
     new: ObjectId | None
-    status: str  # "ok", "up-to-date", "rejected" (here), "remote-rejected" (by the server)
-    kind: str | None = None  # "new", "fast-forward", "forced", "deleted"
+    #: "rejected": refused here; "remote-rejected": refused by the server.
+    status: Literal["ok", "up-to-date", "rejected", "remote-rejected"]
+    kind: Literal["new", "fast-forward", "forced", "deleted"] | None = None
     reason: str | None = None
 
     @property

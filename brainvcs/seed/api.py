@@ -35,7 +35,8 @@ from .json_file import read_seed_json_file, seed_json_from_state, write_seed_jso
 from .sqlite_file import read_seed_sqlite
 from ..errors import InputFileError, InvalidRefNameError, InvalidStateError, RefExistsError, UsageError
 from ..storage.refs import BRANCH_PREFIX, check_ref_name
-from ..repo import CommitInfo, CommitResult, Repository
+from ..repo import CommitResult, Repository
+from ..storage.commits import CommitInfo
 from ..storage.objects import ObjectId, WriteStats, oid
 from ..storage.transaction import check_author, is_identity
 

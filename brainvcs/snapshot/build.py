@@ -54,8 +54,8 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     fingerprint = blake3_hex(canonical.encode(digests))
     if builder.tensors:
         tensor_tree = SnapshotTree()
-        for digest, data in builder.tensors.items():
-            place(tensor_tree, f"{digest[:2]}/{digest}.bin", data)
+        for chunk, data in builder.tensors.items():
+            place(tensor_tree, f"{chunk[:2]}/{chunk}.bin", data)
         root.entries[TENSOR_DIR] = tensor_tree
     manifest: dict[str, Any] = {
         "digests": digests,

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import canonical
-from .encode import Builder, assemble_object
+from .encode import Builder
 from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, Entry, NodeInfo, Snapshot, SnapshotTree, key_hash,
                     shard_bits, shard_name)
 

@@ -129,7 +129,8 @@ def parse_state(data: bytes, where: str) -> dict[str, Any]:
             canonical.check(value, default=_tensor_out)
         except InvalidStateError as bad:
             raise InvalidStateError(bad.path, f"{bad.problem} (in {where})", bad.hint) from None
-    return value
+    state: dict[str, Any] = value
+    return state
 
 
 _NON_FINITE = re.compile(rb"NaN|Infinity")

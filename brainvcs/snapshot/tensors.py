@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import blake3_hex
+from .canonical import Blake3Digest, blake3_hex
 from ..errors import CorruptObjectError, InvalidStateError, UsageError
 
 #: dtype kinds that round-trip exactly as raw bytes: bool, ints, unsigned, floats, complex.
@@ -34,7 +34,7 @@ def is_array(obj: Any) -> bool:
     return type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray"
 
 
-def describe(array: Any, chunk_size: int) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+def describe(array: Any, chunk_size: int) -> tuple[dict[str, Any], list[tuple[Blake3Digest, bytes]]]:
     """The descriptor and ``(digest, bytes)`` chunks of ``array``."""
     import numpy as np
 

@@ -34,13 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dulwich.object_store import DiskObjectStore
-from dulwich.objects import Blob, Commit, ShaFile, Tag, Tree, hex_to_sha
+from dulwich.objects import Blob, ShaFile, hex_to_sha
 from dulwich.pack import deltify_pack_objects, write_pack_data
 
 from ..errors import CorruptObjectError
 from .packs import PackReader, write_pack
 from .graph import CommitGraph
-from .objects import _fsync_dir, find_objects, oid, pack_count, read_object
+from .objects import _fsync_dir, find_objects, git_id, oid, pack_count, read_object
 
 #: Consolidate once a repository has more packs than this.
 AUTO_PACK_LIMIT = 32
@@ -280,8 +280,8 @@ def consolidate(store: Any, *, limit: int | None = None, merge: int | None = Non
                 if sha in seen:
                     continue
                 seen.add(sha)
-                raw = reader.read(hex_to_sha(sha))
-                obj = (ShaFile.from_raw_string(raw[0], raw[1], sha=sha) if raw is not None
+                raw = reader.read(hex_to_sha(git_id(sha)))
+                obj = (ShaFile.from_raw_string(raw[0], raw[1], sha=git_id(sha)) if raw is not None
                        else read_object(store, sha, "consolidate"))
                 objects.append((obj, None))
     finally:

@@ -18,11 +18,11 @@ import os
 import re
 import stat
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NewType, Protocol
 
-from dulwich.objects import Blob, Commit, ShaFile, Tree, hex_to_sha, parse_tree
+from dulwich.objects import Blob, Commit, ObjectID, RawObjectID, ShaFile, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from ..errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
@@ -49,6 +49,11 @@ MAX_TENSOR_CHUNK_BLOB = TENSOR_CHUNK
 _TENSOR_PREFIX = TENSOR_DIR + "/"
 #: Largest tree object of a snapshot (a list of a million chunks needs about 60 MB).
 MAX_TREE_BYTES = 64 << 20
+
+
+def git_id(sha: bytes | str) -> ObjectID:
+    """An id as dulwich types it (40 hex digits as bytes); the bridge from :data:`ObjectId`."""
+    return ObjectID(sha.encode("ascii") if isinstance(sha, str) else sha)
 
 
 def oid(raw: bytes | str) -> ObjectId:
@@ -93,10 +98,11 @@ class ObjectWriter:
         packs = self._packs
         if packs is not None:
             # The pack index dict answers in O(1); only a miss needs a look at loose objects.
-            if hex_to_sha(sha) in packs:
+            if hex_to_sha(git_id(sha)) in packs:
                 return True
-            return os.path.exists(os.path.join(str(self._store.path), sha[:2].decode(), sha[2:].decode()))
-        return sha in self._store
+            root = str(getattr(self._store, "path", ""))  # packs exist only for a store on disk
+            return os.path.exists(os.path.join(root, sha[:2].decode(), sha[2:].decode()))
+        return git_id(sha) in self._store
 
     def _add(self, obj: ShaFile) -> bytes:
         sha = obj.id
@@ -121,13 +127,13 @@ class ObjectWriter:
         git_tree = Tree()
         for name, entry in tree.entries.items():
             if isinstance(entry, SnapshotTree):
-                git_tree.add(name.encode("utf-8"), _DIR_MODE, self._tree(entry, f"{path}{name}/"))
+                git_tree.add(name.encode("utf-8"), _DIR_MODE, git_id(self._tree(entry, f"{path}{name}/")))
             else:
                 if len(entry) > MAX_JSON_BLOB_BYTES:  # what every reader would refuse is never written
                     raise InvalidStateError(f"{path}{name}", f"one stored file would hold {len(entry):,} bytes, "
                                             f"over the {MAX_JSON_BLOB_BYTES:,}-byte limit of a snapshot file",
                                             "store a value this large as a numpy array, or split it")
-                git_tree.add(name.encode("utf-8"), _FILE_MODE, self._add(Blob.from_string(entry)))
+                git_tree.add(name.encode("utf-8"), _FILE_MODE, git_id(self._add(Blob.from_string(entry))))
         sha = self._add(git_tree)
         self._named.append((tree, sha))
         return sha
@@ -185,7 +191,7 @@ def read_object(store: BaseObjectStore, sha: bytes | str, what: str, limit: int 
     key = sha.encode("ascii") if isinstance(sha, str) else sha
     try:
         _check_declared_size(store, key, limit)
-        return store[key]
+        return store[git_id(key)]
     except CorruptObjectError:
         raise
     except KeyError:
@@ -207,7 +213,7 @@ def _check_declared_size(store: BaseObjectStore, key: bytes, limit: int) -> None
     if not isinstance(store, DiskObjectStore) or len(key) != 40:
         return
     try:
-        binsha = hex_to_sha(key)
+        binsha = hex_to_sha(git_id(key))
         for pack in store.packs:
             index = pack.index
             try:
@@ -223,7 +229,7 @@ def _check_declared_size(store: BaseObjectStore, key: bytes, limit: int) -> None
 
     def ref_offset(base: bytes) -> int | None:
         try:
-            return int(index.object_offset(base))
+            return int(index.object_offset(RawObjectID(base)))
         except KeyError:
             return None
 
@@ -238,7 +244,7 @@ def find_objects(store: BaseObjectStore, hex_prefix: str, what: str) -> set[Obje
     """
     try:
         if len(hex_prefix) == 40:
-            return {ObjectId(hex_prefix)} if hex_prefix.encode("ascii") in store else set()
+            return {ObjectId(hex_prefix)} if git_id(hex_prefix) in store else set()
         return {oid(sha) for sha in store.iter_prefix(hex_prefix.encode("ascii"))}
     except Exception as exc:  # AssertionError, struct.error, zlib.error, ObjectFormatException...
         problem = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
@@ -344,7 +350,7 @@ class GitTreeReader:
 
     def _raw(self, sha: bytes, what: str, limit: int = MAX_BLOB_BYTES) -> tuple[int, bytes]:
         if self._packs is not None:
-            found = self._packs.read(hex_to_sha(sha), limit)
+            found = self._packs.read(hex_to_sha(git_id(sha)), limit)
             if found is not None:
                 return found
         obj = read_object(self._store, sha, what, limit)

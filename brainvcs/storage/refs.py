@@ -16,10 +16,10 @@ from contextlib import contextmanager
 
 from dulwich.errors import PackedRefsException
 from dulwich.file import FileLocked
-from dulwich.refs import RefsContainer, SymrefLoop, check_ref_format
+from dulwich.refs import Ref, RefsContainer, SymrefLoop, check_ref_format
 
 from ..errors import CorruptObjectError, InvalidRefNameError, LockHeldError, RefConflict, RevisionNotFoundError
-from .objects import ObjectId, oid
+from .objects import ObjectId, git_id, oid
 
 HEAD = "HEAD"
 BRANCH_PREFIX = "refs/heads/"
@@ -55,6 +55,10 @@ def check_ref_name(name: str, kind: str = "branch") -> str:
 
 def _b(text: str) -> bytes:
     return text.encode("utf-8")
+
+
+def _ref(name: str) -> Ref:
+    return Ref(name.encode("utf-8"))
 
 
 @contextmanager
@@ -104,7 +108,7 @@ class RefStore:
         """The commit a ref (following symbolic refs) points to, or None."""
         try:
             with _damaged_refs(ref):
-                chain, sha = self._refs.follow(_b(ref))
+                chain, sha = self._refs.follow(_ref(ref))
         except KeyError:
             return None
         for target in chain[1:]:  # a symbolic ref must name a ref, or it is damaged, not unborn
@@ -119,7 +123,7 @@ class RefStore:
     def head_branch(self) -> str | None:
         """Short name of the branch HEAD points to (even if unborn); None when detached."""
         with _damaged_refs(HEAD):
-            target = self._refs.read_ref(b"HEAD")
+            target = self._refs.read_ref(Ref(b"HEAD"))
             full = target[5:].strip().decode("utf-8") if target and target.startswith(b"ref: ") else ""
         if full.startswith(BRANCH_PREFIX):
             return full[len(BRANCH_PREFIX):]
@@ -128,7 +132,7 @@ class RefStore:
     def _listing(self, prefix: str) -> dict[str, ObjectId]:
         out: dict[str, ObjectId] = {}
         with _damaged_refs(prefix + "*"):
-            names = sorted(key.decode("utf-8") for key in self._refs.keys(base=_b(prefix.rstrip("/"))))
+            names = sorted(key.decode("utf-8") for key in self._refs.keys(base=_ref(prefix.rstrip("/"))))
         for name in names:
             sha = self.get(prefix + name)
             if sha is not None:
@@ -165,16 +169,16 @@ class RefStore:
         """Point ``ref`` at ``new`` if it currently points at ``expected`` (None: must not exist)."""
         with _ref_lock_errors(ref):
             if expected is None:
-                ok = self._refs.add_if_new(_b(ref), _b(new), message=_b(message))
+                ok = self._refs.add_if_new(_ref(ref), git_id(new), message=_b(message))
             else:
-                ok = self._refs.set_if_equals(_b(ref), _b(expected), _b(new), message=_b(message))
+                ok = self._refs.set_if_equals(_ref(ref), git_id(expected), git_id(new), message=_b(message))
         if not ok:
             raise RefConflict(ref, expected, self.get(ref))
 
     def delete(self, ref: str, expected: ObjectId) -> None:
         """Remove ``ref`` if it still points at ``expected``."""
         with _ref_lock_errors(ref):
-            removed = self._refs.remove_if_equals(_b(ref), _b(expected))
+            removed = self._refs.remove_if_equals(_ref(ref), git_id(expected))
         if not removed:
             actual = self.get(ref)
             if actual is None:
@@ -196,13 +200,13 @@ class RefStore:
     def set_head_branch(self, branch: str) -> None:
         """Make HEAD a symbolic ref to ``refs/heads/<branch>``."""
         with _ref_lock_errors(HEAD):
-            self._refs.set_symbolic_ref(b"HEAD", _b(BRANCH_PREFIX + branch))
+            self._refs.set_symbolic_ref(Ref(b"HEAD"), _ref(BRANCH_PREFIX + branch))
 
     def detach_head(self, commit: ObjectId) -> None:
         """Point HEAD directly at a commit."""
         with _ref_lock_errors(HEAD):
-            self._refs.remove_if_equals(b"HEAD", None)
-            self._refs.add_if_new(b"HEAD", _b(commit))
+            self._refs.remove_if_equals(Ref(b"HEAD"), None)
+            self._refs.add_if_new(Ref(b"HEAD"), git_id(commit))
 
     def head_ref(self) -> str:
         """The ref a commit on HEAD updates: the branch ref, or HEAD when detached."""

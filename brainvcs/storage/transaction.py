@@ -31,7 +31,7 @@ from ..errors import UsageError
 from ..snapshot.layout import SnapshotTree
 from .gc import consolidate
 from .lock import clear_stale_ref_locks
-from .objects import FINGERPRINT_TRAILER, ObjectId, ObjectWriter, WriteStats, now
+from .objects import FINGERPRINT_TRAILER, ObjectId, ObjectWriter, WriteStats, git_id, now
 from .packs import PackReader
 from .refs import RefStore
 
@@ -65,8 +65,8 @@ def make_commit(tree: str, parents: list[ObjectId], message: str, author: str, f
             raise UsageError(f"invalid trailer {key!r}")
         lines.append(f"{key}: {value}")
     commit = Commit()
-    commit.tree = tree.encode("ascii")
-    commit.parents = [p.encode("ascii") for p in parents]
+    commit.tree = git_id(tree)
+    commit.parents = [git_id(p) for p in parents]
     commit.author = commit.committer = check_author(author).encode("utf-8")
     commit.author_time = commit.commit_time = timestamp if timestamp is not None else now()
     commit.author_timezone = commit.commit_timezone = 0

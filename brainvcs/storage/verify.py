@@ -31,7 +31,7 @@ from ..snapshot import canonical, layout, tensors
 from ..snapshot.canonical import TENSOR_KEY
 from ..errors import BrainVCSError
 from .graph import CommitGraph
-from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, oid, parse_trailers, read_object
+from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, parse_trailers, read_object
 
 
 @dataclass
@@ -94,7 +94,7 @@ class _Verifier:
         if obj is not None and not isinstance(obj, Commit):
             self.problem(f"{sha.decode()[:12]}: expected a commit")
             return None
-        return obj  # type: ignore[return-value]
+        return obj
 
     def snapshot(self, commit: Commit) -> None:
         where = f"commit {commit.id.decode()[:12]}"
