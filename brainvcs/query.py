@@ -10,27 +10,26 @@ costs no blob reads at all — git ids are content hashes, so equal ids mean
 equal bytes. Every blob that is read is verified against its BLAKE3 digest,
 up to the manifest's fingerprint.
 
-Ranges: ``REV`` (everything reachable from REV) or ``A..B`` (reachable from B
-but not from A; an empty side means HEAD). Commits come oldest first, parents
-before children.
+Ranges (:mod:`brainvcs.storage.revisions`): ``REV`` (everything reachable
+from REV), ``A..B`` (reachable from B but not from A; an empty side means
+HEAD) or ``A...B`` (reachable from either, not from both). Commits come
+oldest first, parents before children.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Union
 
 from .snapshot import layout
-from .snapshot.canonical import join_path
 from .errors import CorruptObjectError, IntegrityError, UsageError
 from .snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from .repo import Repository
 from .storage.commits import CommitInfo
 from .storage.objects import GitTreeReader, ObjectId
+from .snapshot.paths import Segment, format_path, parse_path
 from .snapshot.tensors import is_array
 
 __all__ = [
@@ -38,79 +37,17 @@ __all__ = [
     "history", "parse_path", "plot_stats", "stats",
 ]
 
-Segment = Union[str, int]
 #: Where ``log --learned WORD`` looks for WORD.
 DEFAULT_LEARNED_MAP = "language_module.word_frequency"
-_NAME = re.compile(r"[^.\[\]]+")
 
 
 # --------------------------------------------------------------------------
 # Paths and ranges
 
 
-def parse_path(text: str) -> list[Segment]:
-    """``language_module.word_frequency.hello`` / ``brain_history[3]`` / ``a["odd.key"]`` -> segments."""
-    segments: list[Segment] = []
-    i = 0
-    while i < len(text):
-        if text[i] == "[":
-            end = text.find("]", i)
-            if text.startswith('["', i):
-                decoder = json.JSONDecoder()
-                try:
-                    key, stop = decoder.raw_decode(text, i + 1)
-                except json.JSONDecodeError:
-                    key, stop = None, -1
-                if not isinstance(key, str) or not text.startswith("]", stop):
-                    raise UsageError(f"invalid path {text!r}: bad quoted key at character {i + 1}",
-                                     'quote keys like a["odd.key"]')
-                segments.append(key)
-                i = stop + 1
-            else:
-                try:
-                    if end == -1:
-                        raise ValueError
-                    segments.append(int(text[i + 1:end]))
-                except ValueError:
-                    raise UsageError(f"invalid path {text!r}: expected [INDEX] at character {i + 1}") from None
-                i = end + 1
-        elif text[i] == "." and segments and i + 1 < len(text) and text[i + 1] not in ".[":
-            i += 1
-        else:
-            match = _NAME.match(text, i)
-            if match is None or (segments and text[i - 1] not in "."):
-                raise UsageError(f"invalid path {text!r} at character {i + 1}",
-                                 "write module.key.key, list items as [3], odd keys as [\"a.b\"]")
-            segments.append(match.group())
-            i = match.end()
-    if not segments or not isinstance(segments[0], str):
-        raise UsageError(f"invalid path {text!r}: it must start with a module name")
-    return segments
-
-
-def format_path(segments: Sequence[Segment]) -> str:
-    """The inverse of :func:`parse_path`."""
-    out = ""
-    for segment in segments:
-        out = join_path(out, segment)
-    return out
-
-
-def _parse_range(repo: Repository, rev_range: str) -> tuple[ObjectId, ObjectId | None]:
-    if "..." in rev_range:
-        raise UsageError(f"symmetric ranges ({rev_range!r}) are not supported", "use A..B or REV")
-    if ".." in rev_range:
-        start, end = rev_range.split("..", 1)
-        return repo.resolve(end or "HEAD"), repo.resolve(start or "HEAD")
-    return repo.resolve(rev_range), None
-
-
 def commits_in_range(repo: Repository, rev_range: str = "HEAD") -> list[CommitInfo]:
-    """The commits of ``REV`` or ``A..B``, oldest first (parents before children, first parents first)."""
-    include, exclude = _parse_range(repo, rev_range)
-    graph = repo.graph
-    order = graph.oldest_first(include, [exclude] if exclude is not None else [])
-    return [CommitInfo.from_commit(graph.commit(sha)) for sha in order]
+    """The commits of ``REV``, ``A..B`` or ``A...B``, oldest first (parents before children, first parents first)."""
+    return [CommitInfo.from_commit(repo.graph.commit(sha)) for sha in repo.range_commits(rev_range)]
 
 
 # --------------------------------------------------------------------------

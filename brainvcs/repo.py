@@ -33,7 +33,7 @@ from .storage.refs import BRANCH_PREFIX, HEAD, TAG_PREFIX, RefStore, check_ref_n
 from .storage.packs import PackReader
 from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, now, oid, read_commit)
 from .storage.commits import CommitInfo
-from .storage.revisions import Resolver
+from .storage.revisions import Resolver, parse_range
 from .storage.transaction import Transaction, check_author
 from .storage.verify import VerifyReport, verify_commits, verify_snapshot
 
@@ -360,12 +360,29 @@ class Repository:
         """Commits reachable from ``rev``, newest first."""
         return list(self.iter_log(rev, max_count=max_count, first_parent=first_parent))
 
+    def range_heads(self, rev_range: str) -> tuple[list[ObjectId], list[ObjectId]]:
+        """(included, hidden) commits of ``REV``, ``A..B`` (B not A) or ``A...B`` (either, not both)."""
+        parsed = parse_range(rev_range)
+        end = self.resolve(parsed.end)
+        if parsed.start is None:
+            return [end], []
+        start = self.resolve(parsed.start)
+        if parsed.symmetric:
+            return [start, end], self.graph.merge_bases([start], [end])
+        return [end], [start]
+
+    def range_commits(self, rev_range: str = HEAD) -> list[ObjectId]:
+        """The commits of a range (see :meth:`range_heads`), oldest first: parents before children."""
+        heads, hidden = self.range_heads(rev_range)
+        return self.graph.oldest_first(heads, hidden)
+
     def iter_log(self, rev: str = HEAD, *, max_count: int | None = None,
                  first_parent: bool = False) -> Iterator[CommitInfo]:
         """Like :meth:`log`, lazily."""
         if max_count is not None and max_count <= 0:
             return
-        for emitted, commit in enumerate(self.graph.walk([self.resolve(rev)], first_parent=first_parent), 1):
+        heads, hidden = self.range_heads(rev)
+        for emitted, commit in enumerate(self.graph.walk(heads, first_parent=first_parent, hidden=hidden), 1):
             yield CommitInfo.from_commit(commit)
             if max_count is not None and emitted >= max_count:
                 return

@@ -13,7 +13,9 @@ from brainvcs.snapshot import canonical
 from brainvcs.errors import InvalidStateError, MergeConflictError, UsageError
 from brainvcs.merge import ABSENT, MergeRules, Resolution, parse_resolve_option, plan_merge, rules_from_state
 from brainvcs.merge.plan import merge_lists, same
-from brainvcs.merge.strategies import match_pattern, parse_path, parse_pattern, render_path
+from brainvcs.merge.strategies import match_pattern, parse_pattern
+from brainvcs.snapshot.paths import format_path as render_path
+from brainvcs.snapshot.paths import parse_keys as parse_path
 
 
 def enc(state: Any) -> bytes:

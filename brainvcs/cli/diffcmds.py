@@ -29,12 +29,13 @@ def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tu
     """Show what the brain learned between A and B: words learned, counters moved, weights changed.
 
     With no revision, HEAD against its parent; with one, A against HEAD; A..B
-    also works. Maps show keys added and removed, integers their deltas,
+    and A...B also work. Maps show keys added and removed, integers their deltas,
     floats how many moved and by how much, lists what was appended and what
-    rolled off, tensors the size of the change. --json prints the stable
-    schema described in docs/diff.md (items cut to --limit).
+    rolled off, tensors the size of the change. A...B compares B with the
+    merge base of A and B (what B learned since they parted). --json prints
+    the stable schema described in docs/diff.md (items cut to --limit).
     """
-    old, new = diffapi.split_range(a, b)
+    old, new = diffapi.split_range(a, b, repo)
     result = diffapi.diff(repo, old, new, modules=list(modules) or None, path=path, tolerance=tolerance)
     if as_json:
         emit_json(to_json(result, limit=limit or None))

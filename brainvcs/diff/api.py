@@ -15,6 +15,7 @@ from ..errors import UsageError
 from ..merge.gitdriver import install_merge_driver
 from ..repo import Repository
 from ..storage.objects import GitTreeReader, ObjectId
+from ..storage.revisions import is_range, parse_range
 
 
 def _parent(repo: Repository, commit: ObjectId) -> ObjectId | None:
@@ -27,13 +28,22 @@ def _reader(repo: Repository, commit: ObjectId) -> GitTreeReader:
     return repo.reader(commit)
 
 
-def split_range(a: str | None, b: str | None) -> tuple[str | None, str]:
-    """Turn ``A..B`` (or ``A``, or nothing) into the two revisions to compare."""
-    if a is not None and ".." in a:
+def split_range(a: str | None, b: str | None, repo: Repository | None = None) -> tuple[str | None, str]:
+    """Turn ``A..B``, ``A...B`` (from their merge base to B, as git diff does), ``A`` or nothing into two revisions."""
+    if a is not None and is_range(a):
         if b is not None:
             raise UsageError(f"give either a range {a!r} or two revisions, not both")
-        left, _, right = a.partition("..")
-        return (left or "HEAD"), (right or "HEAD")
+        parsed = parse_range(a)
+        assert parsed.start is not None
+        if not parsed.symmetric:
+            return parsed.start, parsed.end
+        if repo is None:
+            raise UsageError("A...B needs the repository to find the merge base")
+        bases = repo.graph.merge_bases([repo.resolve(parsed.start)], [repo.resolve(parsed.end)])
+        if not bases:
+            raise UsageError(f"{parsed.start} and {parsed.end} share no history: {a!r} has no merge base",
+                             "compare them directly: brainvcs diff A B")
+        return bases[0], parsed.end
     return a, (b or "HEAD")
 
 

@@ -33,7 +33,8 @@ import orjson
 from ..snapshot import canonical, tensors
 from ..snapshot.canonical import join_path
 from ..errors import InvalidStateError, MergeConflictError, UsageError
-from .strategies import FLOAT_STRATEGIES, MergeRules, parse_path, render_path, rules_from_state
+from ..snapshot.paths import format_path, parse_keys
+from .strategies import FLOAT_STRATEGIES, MergeRules, rules_from_state
 
 
 class _Absent:
@@ -141,7 +142,7 @@ def parse_resolve_option(text: str) -> tuple[str, Resolution]:
         elif ch == '"':
             depth_quote = True
         elif ch == "=":
-            return render_path(parse_path(text[:index])), Resolution.parse(text[index + 1:])
+            return format_path(parse_keys(text[:index])), Resolution.parse(text[index + 1:])
     raise UsageError(f"--resolve {text!r}: expected PATH=VALUE",
                      "VALUE is ours, theirs, base or a JSON value, e.g. language_module.word_frequency.sea=12")
 
@@ -533,7 +534,7 @@ def plan_merge(base_state: Mapping[str, Any], ours_state: Mapping[str, Any], the
     rules = strategies if strategies is not None else rules_from_state(ours_state)
     wanted: dict[str, Resolution] = {}
     for path, resolution in (resolutions or {}).items():
-        wanted[render_path(parse_path(path))] = (resolution if isinstance(resolution, Resolution)
+        wanted[format_path(parse_keys(path))] = (resolution if isinstance(resolution, Resolution)
                                                  else Resolution.parse(resolution))
     planner = _Planner(rules, strategy, wanted)
     planner.walk((), "", dict(base_state), dict(ours_state), dict(theirs_state))

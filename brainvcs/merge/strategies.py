@@ -20,12 +20,12 @@ and a quoted segment ``["..."]`` matches that key literally.
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..snapshot.canonical import join_path
+from ..snapshot.paths import split_path
 from ..errors import InvalidStateError, UsageError
 
 #: The reserved module holding a repository's merge rules.
@@ -60,77 +60,11 @@ def applies(strategy: str, kind: str) -> bool:
 Segment = tuple[str, str]
 
 
-def _bare_char(ch: str, pattern: bool) -> bool:
-    return ch.isalnum() or ch in "_-" or (pattern and ch in "*?")
-
-
-def _split(text: str, *, pattern: bool, what: str) -> list[tuple[str, bool]]:
-    """Split a dotted path into ``(key, quoted)`` pairs; raises UsageError on bad syntax."""
-    out: list[tuple[str, bool]] = []
-    i = 0
-    expect_key = True
-    while i < len(text):
-        ch = text[i]
-        if ch == "[":
-            end = _quoted_end(text, i)
-            if end is None:
-                if text[i + 1:i + 2].isdigit():
-                    raise UsageError(f"{what} {text!r}: list items cannot be addressed, only dict keys",
-                                     "name the list itself; merges decide lists as a whole")
-                raise UsageError(f"{what} {text!r}: malformed [\"...\"] segment at position {i}",
-                                 'quote awkward keys as JSON strings: a.b["key with spaces"]')
-            out.append((json.loads(text[i + 1:end]), True))
-            i = end + 1
-            expect_key = False
-        elif ch == "." and not expect_key:
-            i += 1
-            expect_key = True
-        elif _bare_char(ch, pattern) and expect_key:
-            start = i
-            while i < len(text) and _bare_char(text[i], pattern):
-                i += 1
-            out.append((text[start:i], False))
-            expect_key = False
-        else:
-            raise UsageError(f"{what} {text!r}: unexpected {ch!r} at position {i}",
-                             'paths look like language_module.word_frequency.hello or a["odd key"]')
-    if not out or expect_key and text.endswith("."):
-        raise UsageError(f"{what} {text!r} is empty or ends with '.'")
-    return out
-
-
-def _quoted_end(text: str, start: int) -> int | None:
-    """Index of the ``]`` closing a ``["..."]`` segment that opens at ``start``, or None."""
-    if text[start + 1:start + 2] != '"':
-        return None
-    i = start + 2
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == '"':
-            return i + 1 if text[i + 1:i + 2] == "]" else None
-        i += 1
-    return None
-
-
-def parse_path(text: str) -> tuple[str, ...]:
-    """The dict keys a dotted path names (``a.b["c d"]`` -> ``("a", "b", "c d")``)."""
-    return tuple(key for key, _ in _split(text.strip(), pattern=False, what="path"))
-
-
-def render_path(keys: Sequence[str]) -> str:
-    """The dotted path of a key sequence, as every brainvcs message writes it."""
-    path = ""
-    for key in keys:
-        path = join_path(path, key)
-    return path
-
-
 def parse_pattern(text: str) -> tuple[Segment, ...]:
     """Parse a rule pattern into segments (UsageError on bad syntax)."""
     segments: list[Segment] = []
-    for key, quoted in _split(text.strip(), pattern=True, what="pattern"):
+    for key, quoted in split_path(text.strip(), what="pattern", indices=False):
+        assert isinstance(key, str)
         if quoted:
             segments.append(("key", key))
         elif key == "**":

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import canonical
 from .encode import Builder
+from .paths import parse_keys
 from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, Entry, NodeInfo, Snapshot, SnapshotTree, key_hash,
                     shard_bits, shard_name)
 
@@ -34,7 +35,7 @@ def parse_changed(paths: Iterable[str | tuple[str, ...] | list[str]]) -> dict[st
     """Turn changed paths into a trie of keys; a path's end marks its whole subtree as changed."""
     trie: dict[str, Any] = {}
     for path in paths:
-        keys = tuple(path.split(".")) if isinstance(path, str) else tuple(path)
+        keys = parse_keys(path, what="changed path") if isinstance(path, str) else tuple(path)
         if not keys:
             continue
         node = trie

@@ -4,7 +4,7 @@
 ``language_module.vocabulary["odd.key"]``: keys are separated by ``.``; a
 key that is not a plain name (letters, digits, ``_``, ``-``, and the wildcard
 characters ``*`` and ``?`` that merge rules give a meaning) is written as a
-JSON string in brackets; ``[N]`` is a list index. History queries, merge
+JSON string in brackets; ``[N]`` is a list index (``[-1]``: the last item). History queries, merge
 rules, ``--resolve``, diffs restricted to a path and the ``changed=`` hint
 all read paths here; :func:`brainvcs.snapshot.canonical.join_path` writes
 them in every message.
@@ -89,13 +89,13 @@ def _bracket_end(text: str, start: int) -> int | None:
             i += 1
         return None
     end = text.find("]", start)
-    digits = text[start + 1:end] if end != -1 else ""
+    digits = text[start + 1:end].removeprefix("-") if end != -1 else ""  # [-1] counts from the end
     return end + 1 if digits.isdigit() else None
 
 
 def parse_path(text: str) -> list[Segment]:
     """The segments of a path into a state; it starts with a module name."""
-    segments = [segment for segment, _ in split_path(text.strip())]
+    segments = [segment for segment, _ in split_path(text.strip(), what="invalid path")]
     if not isinstance(segments[0], str):
         raise UsageError(f"invalid path {text!r}: it must start with a module name", _SYNTAX_HINT)
     return segments

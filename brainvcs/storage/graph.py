@@ -115,12 +115,12 @@ class CommitGraph:
                     heapq.heappush(heap, (-self.commit_time(parent), counter, parent))
                     counter += 1
 
-    def oldest_first(self, head: ObjectId, hidden: Iterable[ObjectId] = ()) -> list[ObjectId]:
-        """Commits reachable from ``head`` and not from ``hidden``: parents before children, first parents first."""
+    def oldest_first(self, heads: Sequence[ObjectId], hidden: Iterable[ObjectId] = ()) -> list[ObjectId]:
+        """Commits reachable from ``heads`` and not from ``hidden``: parents before children, first parents first."""
         excluded = self.ancestors(hidden)
         order: list[ObjectId] = []
         done: set[ObjectId] = set()
-        stack: list[tuple[ObjectId, bool]] = [(head, False)]
+        stack: list[tuple[ObjectId, bool]] = [(head, False) for head in reversed(heads)]
         while stack:
             commit, expanded = stack.pop()
             if expanded:
