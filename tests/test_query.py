@@ -72,8 +72,8 @@ def test_history_ranges(built: tuple[Repository, list[str]]) -> None:
     assert [p.value for p in history(repo, "language_module.word_frequency.hello", f"{ids[0]}..")] == [2, 3, 4]
     assert [p.value for p in history(repo, "language_module.word_frequency.hello", "HEAD~1")] == [1, 2, 3]
     assert history(repo, "language_module.word_frequency.hello", "HEAD..HEAD~1") == []
-    with pytest.raises(UsageError):
-        history(repo, "language_module", "HEAD...HEAD~1")
+    # A...B: the commits of either side and not of both (here: HEAD alone, HEAD~1 is on both)
+    assert [p.commit.id for p in history(repo, "language_module", "HEAD...HEAD~1")] == [ids[-1]]
     with pytest.raises(RevisionNotFoundError):
         history(repo, "language_module", "nope")
 
