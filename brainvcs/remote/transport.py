@@ -28,7 +28,7 @@ from dulwich.client import (GitClient, HTTPUnauthorized, LocalGitClient, SSHGitC
                             SubprocessSSHVendor, TCPGitClient, Urllib3HttpGitClient)
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
 
-from ..errors import AuthenticationError, BrainVCSError, RemoteError
+from ..errors import AuthenticationError, BrainVCSError, CorruptObjectError, RemoteError
 from . import credentials as creds
 from .credentials import Credential
 from .urls import RemoteURL, redact_text
@@ -178,12 +178,20 @@ def _malformed_reply(exc: BaseException) -> bool:
     return frame is not None and str(frame.tb_frame.f_globals.get("__name__", "")).startswith("dulwich.")
 
 
-def translate_error(exc: BaseException, url: RemoteURL, secrets: list[str] | tuple[str, ...] = ()) -> RemoteError:
-    """One clear :class:`RemoteError` for a transport failure, secrets redacted."""
+def translate_error(exc: BaseException, url: RemoteURL,
+                    secrets: list[str] | tuple[str, ...] = ()) -> BrainVCSError:
+    """One clear error for a transport failure, secrets redacted: a :class:`RemoteError`, or a
+    :class:`CorruptObjectError` when a file of this repository is what failed."""
     where = url.redacted()
     detail = _detail(exc)
     shown = redact_text(detail, [*url.secrets, *secrets])
     low = detail.lower()
+    if isinstance(exc, FileNotFoundError) and exc.filename and not _inside(str(exc.filename), url):
+        # A file of *this* repository is missing: never blame the remote for it.
+        return CorruptObjectError(f"cannot send or receive objects: a file of this repository is missing "
+                                  f"({exc.filename})",
+                                  "run `brainvcs verify`, then `brainvcs gc` to rewrite the packs; "
+                                  "the remote is not at fault")
     if isinstance(exc, NotGitRepository) or (url.kind == "local" and isinstance(exc, (FileNotFoundError,))):
         return RemoteError(f"no repository at {where}", "check the URL; the repository must exist on the server")
     if isinstance(exc, StrangeHostname):
@@ -213,6 +221,14 @@ def translate_error(exc: BaseException, url: RemoteURL, secrets: list[str] | tup
     if isinstance(exc, OSError):
         return RemoteError(f"{where}: {_short_reason(shown)}")
     return RemoteError(f"{where}: {type(exc).__name__}: {_short_reason(shown)}")
+
+
+def _inside(filename: str, url: RemoteURL) -> bool:
+    """Whether a missing file belongs to the remote (a local remote's directory), not to this repository."""
+    if url.kind != "local":
+        return False
+    remote = os.path.abspath(url.path)
+    return os.path.abspath(filename) == remote or os.path.abspath(filename).startswith(remote + os.sep)
 
 
 _HANGUP = "The remote server unexpectedly closed the connection."

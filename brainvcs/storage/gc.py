@@ -249,13 +249,31 @@ def _git_repack(store: DiskObjectStore, *, aggressive: bool = False) -> bool:
     env.pop("GIT_WORK_TREE", None)
     try:
         window = AGGRESSIVE_WINDOW if aggressive else REPACK_WINDOW
-        for args in (["repack", "-a", "-d", "-f", "-q", f"--window={window}", "--depth=50"],
-                     ["prune", "--expire=now"]):
+        # No bitmap: packs written after it would have none, and dulwich then fails to read the
+        # bitmap it expects for them (a push after gc failed that way).
+        for args in (["-c", "repack.writeBitmaps=false", "repack", "-a", "-d", "-f", "-q", f"--window={window}",
+                      "--depth=50"], ["prune", "--expire=now"]):
             subprocess.run([git, "--git-dir", gitdir, *args], env=env, check=True, capture_output=True,
                            timeout=3600)
     except (OSError, subprocess.SubprocessError):
         return False
+    remove_bitmaps(store)
     return True
+
+
+def remove_bitmaps(store: DiskObjectStore) -> list[str]:
+    """Delete reachability bitmaps (an optional cache C git may have written); returns their names.
+
+    brainvcs writes a pack per commit and none has a bitmap; with one pack
+    bitmapped and the others not, dulwich's pack generation fails.
+    """
+    removed = []
+    pack_dir = str(store.pack_dir)
+    for name in sorted(os.listdir(pack_dir)):
+        if name.endswith(".bitmap"):
+            os.remove(os.path.join(pack_dir, name))
+            removed.append(name)
+    return removed
 
 
 def consolidate(store: Any, *, limit: int | None = None, merge: int | None = None) -> bool:

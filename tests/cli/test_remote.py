@@ -153,3 +153,33 @@ def test_progress_never_reaches_json_or_quiet_output(work: Path) -> None:
     quiet = run_cli("push", "-C", work, "--quiet", "--json")
     assert quiet.stderr == ""
     assert json.loads(quiet.stdout)["ok"] is True
+
+
+def test_push_after_gc_works_and_a_local_fault_is_never_blamed_on_the_remote(tmp_path: Path) -> None:
+    """init, commit, gc, commit, push, commit, push: C git's repack left a bitmap that broke the last push."""
+    from brainvcs.remote.transport import translate_error
+    from brainvcs.remote.urls import parse_url
+    from tests.conftest import git
+
+    git("init", "-q", "--bare", tmp_path / "rp.git")
+    brain = tmp_path / "brain"
+    states = []
+    for step in range(3):
+        states.append(tmp_path / f"s{step}.json")
+        states[-1].write_text(json.dumps(sample_state(step)))
+    assert run_cli("init", brain).exit_code == 0
+    assert run_cli("commit", "-C", brain, "-m", "one", states[0]).exit_code == 0
+    assert run_cli("gc", "-C", brain).exit_code == 0
+    assert not list((brain / "objects" / "pack").glob("*.bitmap"))
+    assert run_cli("commit", "-C", brain, "-m", "two", states[1]).exit_code == 0
+    assert run_cli("remote", "-C", brain, "add", "origin", tmp_path / "rp.git").exit_code == 0
+    assert run_cli("push", "-C", brain).exit_code == 0
+    assert run_cli("commit", "-C", brain, "-m", "three", states[2]).exit_code == 0
+    pushed = run_cli("push", "-C", brain)
+    assert pushed.exit_code == 0, pushed.output
+    # a file missing on this side is named, with exit 9, never "no repository at <remote>"
+    missing = FileNotFoundError(2, "No such file or directory", str(brain / "objects" / "pack" / "pack-x.bitmap"))
+    error = translate_error(missing, parse_url(str(tmp_path / "rp.git")))
+    assert error.exit_code == 9 and "a file of this repository is missing" in error.message
+    gone = FileNotFoundError(2, "No such file or directory", str(tmp_path / "rp.git" / "HEAD"))
+    assert translate_error(gone, parse_url(str(tmp_path / "rp.git"))).message.startswith("no repository at")
