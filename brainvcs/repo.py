@@ -29,7 +29,7 @@ from .errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrai
 from .storage.gc import GcReport, collect_garbage
 from .storage.graph import CommitGraph
 from .storage.lock import RepositoryLock
-from .storage.refs import BRANCH_PREFIX, HEAD, TAG_PREFIX, RefStore, check_ref_name
+from .storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
 from .storage.packs import PackReader
 from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, now, oid, read_commit)
 from .storage.commits import CommitInfo
@@ -432,9 +432,17 @@ class Repository:
         return self.graph.is_ancestor(ObjectId(ancestor), ObjectId(descendant))
 
     def switch(self, name: str, *, create: bool = False, start: str = HEAD) -> BranchInfo:
-        """Point HEAD at branch ``name`` (creating it at ``start`` if asked)."""
+        """Point HEAD at branch ``name`` (creating it at ``start`` if asked).
+
+        As in git, a name that is no local branch but exactly one remote's
+        branch (``origin/NAME``) creates the local branch there.
+        """
         check_ref_name(name)
         exists = self.refs.get(BRANCH_PREFIX + name) is not None
+        if not exists and not create:
+            tracking = [ref for ref in self.refs.remote_branches() if ref.split("/", 1)[-1] == name]
+            if len(tracking) == 1:
+                create, start = True, REMOTE_PREFIX + tracking[0]
         if create:
             if exists:
                 raise RefExistsError(f"branch {name!r} already exists", f"switch to it with `brainvcs switch {name}`")

@@ -128,8 +128,13 @@ def clone(url: str, directory: str | None, branch: str | None, depth: int | None
                        "branches": {k: v for k, v in repo.refs.remote_branches().items()}})
             return
         click.echo(f"Cloned into {repo.gitdir}")
-        if head is None:
+        tracking = sorted(name.split("/", 1)[1] for name in repo.refs.remote_branches() if name.startswith(remote + "/"))
+        if head is None and not tracking:
             click.echo("warning: the remote repository is empty", err=True)
+        elif head is None:
+            click.echo(f"warning: the remote's HEAD names no branch it has; its branches: {', '.join(tracking)}",
+                       err=True)
+            click.echo(f"hint: pick one with `brainvcs switch {tracking[0]}` (or clone with --branch NAME)", err=True)
         else:
             click.echo(f"On branch {branch_name} at {head[:7]}")
 

@@ -477,9 +477,12 @@ def _checkout_default(repo: Repository, remote: str, fetched: FetchResult, branc
     if branch is not None and branch not in branches:
         raise RevisionNotFoundError(f"remote branch {branch!r} not found in {fetched.url}",
                                     "see `brainvcs ls-remote URL` for the branches it has")
-    chosen = branch or fetched.head or ("main" if "main" in branches else (min(branches) if branches else None))
+    # The remote's HEAD when it names a branch it has (`git init --bare` leaves HEAD on a `master`
+    # that may never exist), else `main`, else the only branch; with several, none is guessed.
+    fallback = "main" if "main" in branches else (next(iter(branches)) if len(branches) == 1 else None)
+    chosen = branch or (fetched.head if fetched.head in branches else fallback)
     if chosen is None:
-        return  # an empty remote: HEAD stays on the unborn default branch
+        return  # an empty remote, or several branches and no usable HEAD: HEAD stays unborn
     with repo.writing():
         if chosen in branches:
             tip = repo.refs.get(tracking_ref(remote, chosen))

@@ -183,3 +183,33 @@ def test_push_after_gc_works_and_a_local_fault_is_never_blamed_on_the_remote(tmp
     assert error.exit_code == 9 and "a file of this repository is missing" in error.message
     gone = FileNotFoundError(2, "No such file or directory", str(tmp_path / "rp.git" / "HEAD"))
     assert translate_error(gone, parse_url(str(tmp_path / "rp.git"))).message.startswith("no repository at")
+
+
+def test_clone_when_the_remotes_head_names_a_missing_branch(tmp_path: Path) -> None:
+    """`git init --bare` leaves HEAD on master; a brain pushed as main must still be cloned onto main."""
+    from tests.conftest import git
+
+    git("init", "-q", "--bare", "--initial-branch=master", tmp_path / "bare.git")
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(), "one")
+        ops.remote_add(repo, "origin", str(tmp_path / "bare.git"))
+        ops.push(repo)
+        tip = repo.head()
+    cloned = run_cli("clone", tmp_path / "bare.git", tmp_path / "copy")
+    assert cloned.exit_code == 0 and "empty" not in cloned.output, cloned.output
+    assert f"On branch main at {tip[:7]}" in cloned.output  # type: ignore[index]
+    with Repository.open(tmp_path / "copy") as copy:
+        assert copy.current_branch == "main" and copy.head() == tip
+    # two branches and no usable HEAD: nothing is guessed, and the output says what exists and how to pick
+    with Repository.open(tmp_path / "brain") as repo:
+        repo.create_branch("exp")
+        repo.commit(sample_state(1), "exp work", branch="exp")
+        ops.push(repo, "origin", ["exp"])
+    git("--git-dir", tmp_path / "bare.git", "branch", "-m", "main", "zzz")
+    again = run_cli("clone", tmp_path / "bare.git", tmp_path / "copy2")
+    assert again.exit_code == 0
+    assert "its branches: exp, zzz" in again.output and "brainvcs switch exp" in again.output
+    switched = run_cli("switch", "-C", tmp_path / "copy2", "exp")  # DWIM from origin/exp, as git does
+    assert switched.exit_code == 0, switched.output
+    with Repository.open(tmp_path / "copy2") as copy:
+        assert copy.current_branch == "exp" and copy.head() is not None
