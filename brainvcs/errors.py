@@ -76,6 +76,12 @@ class RevisionNotFoundError(BrainVCSError):
     exit_code = 5
 
 
+class PathNotFoundError(BrainVCSError):
+    """A path into a state that no commit of the asked range holds."""
+
+    exit_code = 5
+
+
 class RefExistsError(BrainVCSError):
     """A branch or tag of that name already exists."""
 

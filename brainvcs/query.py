@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any, Union
 
 from .snapshot import layout
-from .errors import CorruptObjectError, IntegrityError, UsageError
+from .errors import CorruptObjectError, IntegrityError, PathNotFoundError, UsageError
 from .snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from .repo import Repository
 from .storage.commits import CommitInfo
@@ -346,6 +346,7 @@ def history(repo: Repository, path: str | Sequence[Segment], rev_range: str = "H
 
     ``present`` is False where the path does not exist (``value`` is then
     None); ``changes_only`` keeps only the points where the value changed.
+    A path that exists in none of the commits is :class:`PathNotFoundError`.
     """
     segments = _segments(path)
     walker = _Walker(repo)
@@ -359,6 +360,11 @@ def history(repo: Repository, path: str | Sequence[Segment], rev_range: str = "H
         previous = (found.present, value)
         if changed or not changes_only:
             points.append(HistoryPoint(commit, value, found.present, changed))
+    if points and not any(point.present for point in points):
+        shown = format_path(list(segments))
+        raise PathNotFoundError(f"{shown} does not exist in any of the {len(points)} commit(s) of {rev_range}",
+                                f"check the spelling; `brainvcs checkout {rev_range.split('..')[-1] or 'HEAD'} "
+                                f"--module {segments[0]}` shows what that module holds")
     return points
 
 

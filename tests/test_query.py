@@ -13,7 +13,7 @@ import pytest
 from brainvcs import Repository
 from brainvcs.brains import ReferenceBrain, bundled_texts, learning_step, synthetic_state
 from brainvcs.brains.reference import split_inputs
-from brainvcs.errors import RevisionNotFoundError, UsageError
+from brainvcs.errors import PathNotFoundError, RevisionNotFoundError, UsageError
 from brainvcs.query import (STATS_COLUMNS, HistoryPoint, commits_in_range, first_learned, format_path, history,
                             parse_path, plot_stats, stats)
 from brainvcs.storage.objects import GitTreeReader
@@ -62,8 +62,10 @@ def test_history_exact_values(built: tuple[Repository, list[str]]) -> None:
     assert [p.value for p in history(repo, 'odd["a.b"].c')] == [0, 1, 2, 3]
     assert [p.value for p in history(repo, "language_module.neurons.n0.connections")] == [
         {"n1": 0.5, "n2": 0.0}, {"n1": 0.5, "n2": 0.25}, {"n1": 0.5, "n2": 0.5}, {"n1": 0.5, "n2": 0.75}]
-    assert [p.present for p in history(repo, "no_such_module.x")] == [False] * 4
-    assert [p.present for p in history(repo, "language_module.word_frequency.hello.deeper")] == [False] * 4
+    with pytest.raises(PathNotFoundError, match="no_such_module.x does not exist in any of the 4 commit"):
+        history(repo, "no_such_module.x")
+    with pytest.raises(PathNotFoundError):  # below a scalar: no commit has it
+        history(repo, "language_module.word_frequency.hello.deeper")
 
 
 def test_history_ranges(built: tuple[Repository, list[str]]) -> None:
@@ -183,8 +185,13 @@ def test_sharded_layout_agrees_with_full_checkouts(mem_repo: Repository) -> None
               ["memory_module", "working_memory", 0], ["language_module", "context_associations", words[3], 0],
               ["cognitive_metrics", "step"], ["language_module", "word_frequency"]]
     for segments in paths:
+        expected = [_lookup(s, segments) for s in states]
+        if not any(present for present, _ in expected):
+            with pytest.raises(PathNotFoundError):
+                history(mem_repo, segments)
+            continue
         points = history(mem_repo, segments)
-        assert [(p.present, p.value) for p in points] == [_lookup(s, segments) for s in states], segments
+        assert [(p.present, p.value) for p in points] == expected, segments
     for row, state in zip(stats(mem_repo), states):
         language = state["language_module"]
         weights = [w for n in language["neurons"].values() for w in n["connections"].values()]

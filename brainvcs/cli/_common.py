@@ -21,7 +21,7 @@ Exit status:
   3    invalid state or input file (NaN, unsupported type, malformed JSON),
        or a path brainvcs will not write through (a symlink)
   4    not a repository, or a repository already exists there
-  5    unknown revision, or the branch/tag already exists
+  5    unknown revision or path, or the branch/tag already exists
   6    not a brainvcs snapshot, or a format this version cannot read
   7    ref conflict: another writer moved the branch first (nothing changed)
   8    the repository is locked by another live process

@@ -10,7 +10,7 @@ import pytest
 from brainvcs import Repository
 from brainvcs.cli._common import format_date
 from brainvcs.query import stats
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sample_state
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -89,3 +89,17 @@ def test_stats_table_json_and_plot(repo_dir: Path, tmp_path: Path) -> None:
     assert matplotlib.image.imread(str(png)).shape[2] == 4
     with Repository.open(repo_dir) as repo:
         assert [r.vocabulary_size for r in stats(repo)] == [1, 2, 2]
+
+
+def test_history_of_a_path_that_never_existed_says_so(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "one")
+        repo.commit(sample_state(1), "two")
+    result = run_cli("history", "language_module.vocab.nonexistent", "-C", tmp_path / "brain")
+    assert result.exit_code == 5
+    assert result.stderr.splitlines()[0] == (
+        "error: language_module.vocab.nonexistent does not exist in any of the 2 commit(s) of HEAD")
+    assert "--module language_module" in result.stderr
+    # a path that exists in some commits still lists every commit, absent ones marked
+    ok = run_cli("history", "memory_module.working_memory[1]", "-C", tmp_path / "brain")
+    assert ok.exit_code == 0 and "(absent)" in ok.output
