@@ -7,7 +7,9 @@ fsynced. Readers take no lock.
 
 from __future__ import annotations
 
+import atexit
 import os
+import weakref
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -106,6 +108,7 @@ class Repository:
         self._packs: PackReader | None = None
         self._last_snapshot: tuple[str, ObjectId, layout.Snapshot] | None = None
         self._graph: CommitGraph | None = None
+        _OPEN.add(self)
 
     @property
     def packs(self) -> PackReader | None:
@@ -165,6 +168,7 @@ class Repository:
 
     def close(self) -> None:
         """Release file handles (the repository stays usable on disk)."""
+        _OPEN.discard(self)
         if self._packs is not None:
             self._packs.close()
             self._packs = None
@@ -541,6 +545,21 @@ class Repository:
         with self.writing():
             return collect_garbage(self.objects, [h.encode("ascii") for h in self._heads()], prune=prune,
                                    aggressive=aggressive, graph=self.graph)
+
+
+#: Repositories not closed yet. A script that never closes one (as a quick session in a REPL does)
+#: would otherwise have dulwich's pack finalisers run during interpreter shutdown, when they can
+#: only print "Exception ignored ... sys.meta_path is None" tracebacks.
+_OPEN: weakref.WeakSet[Repository] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_repositories() -> None:
+    for repo in list(_OPEN):
+        try:
+            repo.close()
+        except Exception:  # shutting down: a repository that cannot close has nothing left to lose
+            pass
 
 
 class _NoLock:

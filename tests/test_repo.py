@@ -671,3 +671,17 @@ def test_c_git_can_read_what_a_commit_wrote(repo: Repository) -> None:
     assert f'"fingerprint": "{result.fingerprint}"' in out
     assert git("--git-dir", repo.gitdir, "rev-parse", "main").stdout.strip() == result.commit.id
 
+
+
+def test_a_script_that_never_closes_its_repository_exits_quietly(tmp_path: Path) -> None:
+    """The quickstart's snippet leaves the repository open; interpreter exit must print nothing."""
+    import subprocess
+    import sys
+
+    script = (f"from brainvcs import Repository\n"
+              f"repo = Repository.init({str(tmp_path / 'brain')!r})\n"
+              "repo.commit({'language': {'word_frequency': {'hello': 3}}}, 'first words')\n"
+              "print(repo.checkout('HEAD')['language']['word_frequency']['hello'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout == "3\n"
+    assert done.stderr == ""
