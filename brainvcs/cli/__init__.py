@@ -72,14 +72,16 @@ def _print_error(message: str, hint: str | None) -> None:
 
 @click.group(cls=_Group, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="brainvcs")
-def main() -> None:
+@click.option("--repo", "-C", "repo_path", default=None, metavar="DIR",
+              help="Repository every command uses (as if each were given --repo DIR).")
+def main(repo_path: str | None) -> None:
     """Version control for learning systems: commit, log, branch, diff and share brain states in git.
 
     A brain's state (a JSON object of modules) is stored as canonical,
     BLAKE3-hashed JSON blobs in an ordinary git repository. Start with
     `brainvcs demo`, or `brainvcs init DIR` and `brainvcs commit -m MSG STATE.json`.
-    Every command takes --repo DIR (default: the repository containing the
-    current directory).
+    The repository is the one containing the current directory, or DIR from
+    --repo DIR (-C DIR), given before the command or after it.
     """
 
 

@@ -37,8 +37,9 @@ Exit status:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-repo_option = click.option("--repo", "-C", "repo_path", default=".", metavar="DIR", show_default=False,
-                           help="Repository to use (default: the one containing the current directory).")
+repo_option = click.option("--repo", "-C", "repo_path", default=None, metavar="DIR", show_default=False,
+                           help="Repository to use (default: the one given before the command, else the one "
+                                "containing the current directory).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead of text.")
 
 
@@ -47,11 +48,19 @@ def with_repo(func: F) -> F:
 
     @repo_option
     @functools.wraps(func)
-    def wrapper(*args: Any, repo_path: str, **kwargs: Any) -> Any:
-        with Repository.open(repo_path) as repo:
+    def wrapper(*args: Any, repo_path: str | None, **kwargs: Any) -> Any:
+        with Repository.open(repo_path or default_repo()) as repo:
             return func(*args, repo=repo, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def default_repo() -> str:
+    """The repository named before the command (``brainvcs -C DIR log``), else the current directory."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    named = root.params.get("repo_path") if root is not None else None
+    return str(named) if named else "."
 
 
 def emit_json(value: Any) -> None:

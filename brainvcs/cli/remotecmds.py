@@ -15,7 +15,7 @@ from ..errors import PushRejectedError
 from ..remote import ops
 from ..remote.progress import for_terminal
 from ..repo import Repository
-from ._common import emit_json, json_option, repo_option, with_repo
+from ._common import default_repo, emit_json, json_option, repo_option, with_repo
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Do not show transfer progress.")
 strategy_option = click.option("--strategy", "-X", default=None, metavar="NAME",
@@ -32,7 +32,7 @@ def _progress(quiet: bool, as_json: bool) -> Any:
 @repo_option
 @json_option
 @click.pass_context
-def remote(ctx: click.Context, verbose: bool, repo_path: str, as_json: bool) -> None:
+def remote(ctx: click.Context, verbose: bool, repo_path: str | None, as_json: bool) -> None:
     """List remotes (-v: with URLs), or add/remove/rename one."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(remote_list_cmd, verbose=verbose, as_json=as_json, repo_path=repo_path)
@@ -244,9 +244,9 @@ def _print_push(result: ops.PushResult, as_json: bool) -> None:
 @click.argument("url_or_remote", metavar="URL_OR_REMOTE", default="origin")
 @repo_option
 @json_option
-def ls_remote(url_or_remote: str, repo_path: str, as_json: bool) -> None:
+def ls_remote(url_or_remote: str, repo_path: str | None, as_json: bool) -> None:
     """List the refs of a remote (a configured name, or any URL) without downloading anything."""
-    repo = _maybe_open(repo_path)
+    repo = _maybe_open(repo_path or default_repo())
     try:
         result = ops.ls_remote(url_or_remote, repo=repo)
     finally:

@@ -367,3 +367,22 @@ def test_every_command_has_help() -> None:
     assert sorted(main.list_commands(ctx)) == sorted(main.commands)
     assert {"init", "commit", "log", "show", "checkout", "export", "status", "branch", "switch", "tag", "verify",
             "gc", "learn", "demo"} <= set(main.commands)
+
+
+def test_repo_option_before_the_command(tmp_path: Path) -> None:
+    """`brainvcs --repo DIR CMD` and `brainvcs -C DIR CMD`, as the help and the quickstart promise."""
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps(sample_state()))
+    assert run_cli("init", tmp_path / "mybrain").exit_code == 0
+    committed = run_cli("--repo", tmp_path / "mybrain", "commit", "-m", "day 1", state)
+    assert committed.exit_code == 0, committed.output
+    log = run_cli("-C", tmp_path / "mybrain", "log", "--oneline")
+    assert log.exit_code == 0 and "day 1" in log.output
+    status = run_cli("--repo", tmp_path / "mybrain", "status", state)
+    assert status.exit_code == 0, status.output
+    remotes = run_cli("-C", tmp_path / "mybrain", "remote", "-v")
+    assert remotes.exit_code == 0
+    # after the command it still works, and wins over the one before
+    assert run_cli("-C", tmp_path / "nowhere", "log", "-C", tmp_path / "mybrain").exit_code == 0
+    with Repository.open(tmp_path / "mybrain") as repo:
+        assert [c.summary for c in repo.log()] == ["day 1"]
