@@ -818,7 +818,9 @@ def build_demo_repository(path: Path) -> None:
     texts = bundled_texts()
     names = sorted(texts)
     brain = ReferenceBrain(n_neurons=40)
-    with mock.patch("brainvcs.repo.now", return_value=1_700_000_050), Repository.init(path) as repo:
+    # Commits take their time in the transaction, annotated tags in the branch operations.
+    with mock.patch("brainvcs.storage.transaction.now", return_value=1_700_000_050), \
+            mock.patch("brainvcs.repo.branches.now", return_value=1_700_000_050), Repository.init(path) as repo:
         brain.learn(texts[names[0]][:2000])
         repo.commit(brain.to_state(), "first text", timestamp=1_700_000_000)
         brain.learn(texts[names[1]][:2000])

@@ -244,7 +244,7 @@ def test_relative_import_resolution() -> None:
     core = next(m for m in MODULES if m.name == "brainvcs.cli.core")
     targets = {t for _, t in imported_modules(core)}
     assert {"brainvcs.repo", "brainvcs.snapshot.statefile", "brainvcs.cli._common"} <= targets
-    repo = next(m for m in MODULES if m.name == "brainvcs.repo")
+    repo = next(m for m in MODULES if m.name == "brainvcs.repo.repository")
     assert {"brainvcs.snapshot.layout", "brainvcs.errors", "brainvcs.storage.objects", "brainvcs.storage.refs"} <= {
         t for _, t in imported_modules(repo)}
 

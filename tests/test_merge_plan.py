@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from brainvcs.snapshot import canonical
 from brainvcs.errors import InvalidStateError, MergeConflictError, UsageError
 from brainvcs.merge import ABSENT, MergeRules, Resolution, parse_resolve_option, plan_merge, rules_from_state
-from brainvcs.merge.plan import merge_lists, same
+from brainvcs.merge.values import merge_lists, same
 from brainvcs.merge.strategies import match_pattern, parse_pattern
 from brainvcs.snapshot.paths import format_path as render_path
 from brainvcs.snapshot.paths import parse_keys as parse_path

@@ -87,6 +87,6 @@ class _RepositoryHook:
 
 def install_repository_hook() -> None:
     """Let ``Repository.commit(obj)`` and ``Repository.checkout(rev, into=/factory=)`` use adapters."""
-    from brainvcs import repo as repo_module
+    from brainvcs.repo import repository as repo_module
 
     setattr(repo_module, "object_hook", _RepositoryHook())

@@ -12,82 +12,33 @@ import os
 import weakref
 from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from dulwich.objects import Commit, Tag
 from dulwich.object_store import DiskObjectStore
 from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo, Repo
 
-from .snapshot import layout
-from .snapshot.canonical import Blake3Digest
-from .diff import summarize_snapshots
-from .errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
-                     NotARepositoryError, RefConflict, RefExistsError, RepositoryExistsError, RevisionNotFoundError,
-                     UsageError)
-from .storage.gc import GcReport, collect_garbage
-from .storage.graph import CommitGraph
-from .storage.lock import RepositoryLock
-from .storage.refs import BRANCH_PREFIX, HEAD, REMOTE_PREFIX, TAG_PREFIX, RefStore, check_ref_name
-from .storage.packs import PackReader
-from .storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, now, oid, read_commit)
-from .storage.commits import CommitInfo
-from .storage.revisions import Resolver, parse_range
-from .storage.transaction import Transaction, check_author
-from .storage.verify import VerifyReport, verify_commits, verify_snapshot
+from ..snapshot import layout
+from ..diff import summarize_snapshots
+from ..errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
+                     NotARepositoryError, RefConflict, RepositoryExistsError, UsageError)
+from ..storage.gc import GcReport, collect_garbage
+from ..storage.graph import CommitGraph
+from ..storage.lock import RepositoryLock
+from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
+from ..storage.packs import PackReader
+from ..storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, oid, read_commit)
+from ..storage.commits import CommitInfo
+from ..storage.revisions import Resolver, parse_range
+from ..storage.transaction import Transaction, check_author
+from ..storage.verify import VerifyReport, verify_commits, verify_snapshot
+from .branches import Branches
+from .results import CommitResult, Status
 
 DEFAULT_BRANCH = "main"
 DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    """What :meth:`Repository.commit` did."""
-
-    commit: CommitInfo | None
-    ref: str
-    fingerprint: Blake3Digest
-    written: WriteStats
-    changed: bool
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict."""
-        return {
-            "commit": self.commit.to_json() if self.commit else None, "ref": self.ref,
-            "fingerprint": self.fingerprint, "changed": self.changed,
-            "written": {"objects": self.written.objects, "bytes": self.written.bytes,
-                        "blobs": self.written.blobs, "trees": self.written.trees},
-        }
-
-
-@dataclass(frozen=True)
-class BranchInfo:
-    """A branch and where it points."""
-
-    name: str
-    commit: ObjectId
-    current: bool
-
-
-@dataclass(frozen=True)
-class Status:
-    """Where HEAD is and what it holds."""
-
-    branch: str | None
-    head: CommitInfo | None
-    detached: bool
-    modules: dict[str, dict[str, Any]]
-    fingerprint: str | None
-    changed_modules: list[str] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict."""
-        return {"branch": self.branch, "detached": self.detached,
-                "head": self.head.to_json() if self.head else None, "fingerprint": self.fingerprint,
-                "modules": self.modules, "changed_modules": self.changed_modules}
 
 
 _UNSET: Any = object()
@@ -96,7 +47,7 @@ _UNSET: Any = object()
 object_hook: Any = None
 
 
-class Repository:
+class Repository(Branches):
     """A brainvcs repository: an ordinary git repository holding brain snapshots."""
 
     def __init__(self, git: Repo | MemoryRepo, gitdir: Path | None) -> None:
@@ -390,108 +341,6 @@ class Repository:
             yield CommitInfo.from_commit(commit)
             if max_count is not None and emitted >= max_count:
                 return
-
-    # Branches and tags -----------------------------------------------------------
-    def branches(self) -> list[BranchInfo]:
-        """Local branches, sorted by name."""
-        current = self.current_branch
-        return [BranchInfo(name, sha, name == current) for name, sha in self.refs.branches().items()]
-
-    def create_branch(self, name: str, start: str = HEAD, *, force: bool = False) -> BranchInfo:
-        """Create branch ``name`` at ``start``; ``force`` moves an existing one."""
-        check_ref_name(name)
-        target = self.resolve(start)
-        with self.writing():
-            existing = self.refs.get(BRANCH_PREFIX + name)
-            if existing is not None and not force:
-                raise RefExistsError(f"branch {name!r} already exists", "pick another name, or pass --force to move it")
-            self.refs.move(BRANCH_PREFIX + name, existing, target, f"branch: created from {start}")
-        return BranchInfo(name, target, name == self.current_branch)
-
-    def delete_branch(self, name: str, *, force: bool = False) -> ObjectId:
-        """Delete a branch; refuses the current one, and unmerged ones unless ``force``."""
-        sha = self.refs.get(BRANCH_PREFIX + name)
-        if sha is None:
-            raise RevisionNotFoundError(f"no branch named {name!r}")
-        if name == self.current_branch:
-            raise UsageError(f"cannot delete the current branch {name!r}", "switch to another branch first")
-        if not force and not self._is_merged(sha):
-            raise UsageError(f"branch {name!r} has commits that no other branch contains",
-                             "merge it first, or pass --force to delete it anyway (its commits become unreachable)")
-        with self.writing():
-            self.refs.delete(BRANCH_PREFIX + name, sha)
-        return sha
-
-    def _is_merged(self, sha: ObjectId) -> bool:
-        for other, tip in self.refs.branches().items():
-            if tip == sha and self.refs.get(BRANCH_PREFIX + other) == sha and other != self.current_branch:
-                continue
-            if self.is_ancestor(sha, tip) and tip != sha:
-                return True
-        head = self.head()
-        return head is not None and self.is_ancestor(sha, head)
-
-    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        """Whether commit ``ancestor`` is reachable from ``descendant`` (or equal)."""
-        return self.graph.is_ancestor(ObjectId(ancestor), ObjectId(descendant))
-
-    def switch(self, name: str, *, create: bool = False, start: str = HEAD) -> BranchInfo:
-        """Point HEAD at branch ``name`` (creating it at ``start`` if asked).
-
-        As in git, a name that is no local branch but exactly one remote's
-        branch (``origin/NAME``) creates the local branch there.
-        """
-        check_ref_name(name)
-        exists = self.refs.get(BRANCH_PREFIX + name) is not None
-        if not exists and not create:
-            tracking = [ref for ref in self.refs.remote_branches() if ref.split("/", 1)[-1] == name]
-            if len(tracking) == 1:
-                create, start = True, REMOTE_PREFIX + tracking[0]
-        if create:
-            if exists:
-                raise RefExistsError(f"branch {name!r} already exists", f"switch to it with `brainvcs switch {name}`")
-            if self.head() is not None or start != HEAD:
-                self.create_branch(name, start)
-        elif not exists:
-            raise RevisionNotFoundError(f"no branch named {name!r}", f"create it with `brainvcs switch -c {name}`")
-        with self.writing():
-            self.refs.set_head_branch(name)
-        return BranchInfo(name, self.refs.get(BRANCH_PREFIX + name) or ObjectId(""), True)
-
-    def tags(self) -> dict[str, ObjectId]:
-        """Tag name -> the commit it names."""
-        resolver = Resolver(self.refs, self.objects, self.graph)
-        return {name: resolver.peel(sha, name) for name, sha in self.refs.tags().items()}
-
-    def create_tag(self, name: str, rev: str = HEAD, *, message: str | None = None,
-                   force: bool = False) -> ObjectId:
-        """Tag a commit (annotated when ``message`` is given); returns the tagged commit."""
-        check_ref_name(name, "tag")
-        target = self.resolve(rev)
-        with self.transaction("tag") as tx:
-            existing = self.refs.get(TAG_PREFIX + name)
-            if existing is not None and not force:
-                raise RefExistsError(f"tag {name!r} already exists", "pick another name, or pass --force to move it")
-            value = target
-            if message is not None:
-                tag = Tag()
-                tag.name = name.encode("utf-8")
-                tag.object = (Commit, target.encode("ascii"))
-                tag.tagger = self.identity().encode("utf-8")
-                tag.tag_time = now()
-                tag.tag_timezone = 0
-                tag.message = (message.strip("\n") + "\n").encode("utf-8")
-                value = tx.add_object(tag)
-            tx.move(TAG_PREFIX + name, existing, value, f"tag: {name}")
-        return target
-
-    def delete_tag(self, name: str) -> None:
-        """Delete a tag."""
-        sha = self.refs.get(TAG_PREFIX + name)
-        if sha is None:
-            raise RevisionNotFoundError(f"no tag named {name!r}")
-        with self.writing():
-            self.refs.delete(TAG_PREFIX + name, sha)
 
     # Status ----------------------------------------------------------------------
     def status(self, state: Mapping[str, Any] | None = None) -> Status:

@@ -1,0 +1,195 @@
+"""How the merge combines one value: exact comparison, counters, floats, tensors, append-mostly lists.
+
+Pure functions of base, ours and theirs; :mod:`.plan` decides which applies
+where. Each ``merge_*`` returns the merged value, or None and the reason it
+cannot be merged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from ..errors import InvalidStateError
+from ..snapshot import canonical, tensors
+
+
+# --------------------------------------------------------------------------
+# Comparing values exactly
+
+
+def _identity_default(obj: Any) -> Any:
+    if tensors.is_array(obj):
+        return {"$array": [obj.dtype.str, list(obj.shape), obj.tobytes().hex()]}
+    raise TypeError(f"unsupported type {type(obj).__name__}")
+
+
+def identity(value: Any) -> bytes:
+    """Bytes equal exactly when two values store identically (1, 1.0, True and -0.0 all differ)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_identity_default)
+    except (TypeError, orjson.JSONEncodeError):
+        canonical.check(value)
+        raise InvalidStateError("", f"a value of type {type(value).__name__} cannot be merged") from None
+
+
+def same(a: Any, b: Any) -> bool:
+    """Exact equality of stored values (stricter than ``==``: int, float and bool differ)."""
+    if a is b:
+        return True
+    if type(a) is not type(b) and not (isinstance(a, dict) and isinstance(b, dict)) \
+            and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))):
+        return False
+    try:
+        if a != b:
+            return False
+    except (ValueError, TypeError):  # numpy arrays refuse a truth value; compare bytes below
+        pass
+    return identity(a) == identity(b)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays replaced by a short description (for reports)."""
+    if tensors.is_array(value):
+        return {"$tensor": {"dtype": value.dtype.str, "shape": list(value.shape)}}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def value_kind(ours: Any, theirs: Any) -> str:
+    """The kind a both-sides change is merged as: dict, list, int, float, tensor or value."""
+    to, tt = type(ours), type(theirs)
+    if isinstance(ours, dict) and isinstance(theirs, dict):
+        return "dict"
+    if isinstance(ours, (list, tuple)) and isinstance(theirs, (list, tuple)):
+        return "list"
+    if to in (int, float) and tt in (int, float):
+        return "int" if to is int and tt is int else "float"
+    if tensors.is_array(ours) and tensors.is_array(theirs):
+        return "tensor"
+    return "value"
+
+
+# --------------------------------------------------------------------------
+# Strategies on values (each returns (value, None) or (None, reason))
+
+
+def _number(value: Any) -> float | int:
+    return value if type(value) in (int, float) else 0
+
+
+def _checked(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, "the merged number overflows"
+    if isinstance(value, int) and not canonical.INT_MIN <= value <= canonical.INT_MAX:
+        return None, "the merged integer is outside the storable range"
+    return value, None
+
+
+def merge_numbers(strategy: str, base: Any, ours: Any, theirs: Any) -> tuple[Any, str | None]:
+    """Combine two numbers both sides changed: sum, mean, max or min."""
+    if strategy == "sum":
+        # o + t - b: each side's delta added to the base; a key new on both sides counts from 0.
+        return _checked(ours + theirs - _number(base))
+    if strategy == "max":
+        return max(ours, theirs), None
+    if strategy == "min":
+        return min(ours, theirs), None
+    if type(ours) is int and type(theirs) is int:
+        return (ours + theirs) // 2, None  # mean of counters stays an integer (rounded down)
+    mean = (ours + theirs) / 2
+    return _checked(mean if math.isfinite(mean) else ours / 2 + theirs / 2)
+
+
+def merge_tensors(strategy: str, base: Any, ours: Any, theirs: Any) -> tuple[Any, str | None]:
+    """Element-wise sum, mean, max or min of two float arrays of one shape and dtype."""
+    import numpy as np
+
+    if ours.shape != theirs.shape or ours.dtype != theirs.dtype or ours.dtype.kind != "f":
+        return None, f"tensors of different shapes or dtypes, or not float ({ours.dtype}{list(ours.shape)} " \
+                     f"vs {theirs.dtype}{list(theirs.shape)})"
+    if strategy == "sum":
+        if not (tensors.is_array(base) and base.shape == ours.shape):
+            return None, "sum needs a base tensor of the same shape"
+        value = ours + theirs - base
+    elif strategy == "max":
+        value = np.maximum(ours, theirs)
+    elif strategy == "min":
+        value = np.minimum(ours, theirs)
+    else:
+        value = ours / 2 + theirs / 2
+    if not np.all(np.isfinite(value)):
+        return None, "the merged tensor overflows"
+    return value.astype(ours.dtype), None
+
+
+def _item_keys(items: list[Any], ids: dict[bytes, int]) -> list[int]:
+    return [ids.setdefault(identity(item), len(ids)) for item in items]
+
+
+def _overlap(base: list[int], side: list[int]) -> int:
+    """Length of the longest suffix of ``base`` that is a prefix of ``side`` (KMP, linear)."""
+    n = min(len(base), len(side))
+    if n == 0:
+        return 0
+    if side[:len(base)] == base:
+        return len(base)
+    pattern, text = side[:n], base[len(base) - n:]
+    fail = [0] * n
+    k = 0
+    for i in range(1, n):
+        while k and pattern[i] != pattern[k]:
+            k = fail[k - 1]
+        if pattern[i] == pattern[k]:
+            k += 1
+        fail[i] = k
+    k = 0
+    for item in text:
+        while k and (k == n or item != pattern[k]):
+            k = fail[k - 1]
+        if item == pattern[k]:
+            k += 1
+    return k
+
+
+def _edit(base: list[int], side: list[int]) -> tuple[int, int] | None:
+    """How a side edited base as ``(dropped from the head, overlap)``, or None if it did something else."""
+    overlap = _overlap(base, side)
+    if overlap == 0 and base:
+        # Nothing of base survives at the head: a window that turned over
+        # completely, unless the list shrank or was edited in place.
+        agree = sum(1 for b, s in zip(base, side) if b == s)
+        if len(side) < len(base) or 2 * agree > len(base):
+            return None
+    return len(base) - overlap, overlap
+
+
+def merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> tuple[Any, str | None]:
+    """Append-only / rolling-window merge of two lists both sides changed."""
+    base_items = list(base) if isinstance(base, (list, tuple)) else []
+    ours, theirs = list(ours), list(theirs)
+    ids: dict[bytes, int] = {}
+    kb, ko, kt = _item_keys(base_items, ids), _item_keys(ours, ids), _item_keys(theirs, ids)
+    edit_o, edit_t = _edit(kb, ko), _edit(kb, kt)
+    if edit_o is None or edit_t is None:
+        side = "ours" if edit_o is None else "theirs"
+        return None, f"{side} rewrote the list (not an append at the tail or a drop from the head)"
+    (drop_o, start_o), (drop_t, start_t) = edit_o, edit_t
+    pending = Counter(ko[start_o:])
+    extra = []
+    for item, key in zip(theirs[start_t:], kt[start_t:]):
+        if pending[key]:
+            pending[key] -= 1  # ours appended the same item: keep it once
+            continue
+        extra.append(item)
+    merged = base_items[max(drop_o, drop_t):] + ours[start_o:] + extra
+    if drop_o or drop_t:
+        cap = max(len(base_items), len(ours), len(theirs))
+        merged = merged[max(0, len(merged) - cap):]
+    return merged, None
