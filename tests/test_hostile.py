@@ -25,7 +25,7 @@ from dulwich.pack import write_pack_index
 
 from brainvcs import Repository
 from brainvcs.snapshot import canonical, layout
-from brainvcs.storage import packs
+from brainvcs.storage import packformat
 from brainvcs.errors import BrainVCSError, CorruptObjectError
 from brainvcs.storage.objects import ObjectWriter, oid
 from tests.conftest import IDENTITY, run_cli
@@ -125,7 +125,7 @@ def write_raw_pack(pack_dir: Path, entries: list[dict[str, Any]]) -> list[bytes]
         offsets.append(offset)
         if "ofs" in entry:
             delta = entry["delta"]
-            record = packs._object_header(6, entry.get("declared", len(delta)))
+            record = packformat.object_header(6, entry.get("declared", len(delta)))
             back = offset - offsets[entry["ofs"]]
             encoded = [back & 0x7F]
             back >>= 7
@@ -137,7 +137,7 @@ def write_raw_pack(pack_dir: Path, entries: list[dict[str, Any]]) -> list[bytes]
             sha = entry["sha"]
         else:
             data = entry.get("data", b"")
-            record = packs._object_header(entry["type"], entry.get("declared", len(data)))
+            record = packformat.object_header(entry["type"], entry.get("declared", len(data)))
             record += entry.get("payload", zlib.compress(data))
             type_name = {1: b"commit", 2: b"tree", 3: b"blob", 4: b"tag"}[entry["type"]]
             sha = entry.get("sha") or hashlib.sha1(b"%s %d\0" % (type_name, len(data)) + data).hexdigest().encode()
@@ -294,7 +294,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_inflated(tmp_path: Path, m
     path = snapshot_with_raw_module(tmp_path / "repo", lambda: [{"type": 3, "data": content, "payload": payload}],
                                     content, sha)
     del content
-    monkeypatch.setattr(packs, "MAX_OBJECT_BYTES", 1 << 20)  # what is "absurd" scales down for the test
+    monkeypatch.setattr(packformat, "MAX_OBJECT_BYTES", 1 << 20)  # what is "absurd" scales down for the test
     tracemalloc.start()
     try:
         assert_refused(path, tmp_path, "declares 67108867 bytes, over the 1048576-byte limit")

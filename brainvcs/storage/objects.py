@@ -27,7 +27,8 @@ from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from ..errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
 from ..snapshot.layout import TENSOR_CHUNK, TENSOR_DIR, SnapshotTree
-from .packs import ObjectTooLargeError, PackReader, check_entry_sizes, fsync_dir, write_pack
+from .packformat import ObjectTooLargeError, check_entry_sizes
+from .packs import PackReader, fsync_dir, write_pack
 
 _fsync_dir = fsync_dir  # used by gc
 
