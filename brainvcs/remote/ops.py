@@ -22,23 +22,21 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import SpooledTemporaryFile
 from typing import Any, Literal
 
-from dulwich.objects import ZERO_SHA
 from dulwich.refs import Ref
 
 from ..errors import BrainVCSError, RemoteError, RepositoryExistsError, RevisionNotFoundError, UsageError
-from ..storage.refs import BRANCH_PREFIX, REMOTE_PREFIX, TAG_PREFIX, check_ref_name
+from ..storage.refs import BRANCH_PREFIX, REMOTE_PREFIX, check_ref_name
 from ..repo import Repository
-from ..storage.objects import ObjectId, oid
-from . import transport
+from ..storage.objects import ObjectId
 from .config import (Remote, remote_add, remote_get, remote_list, remote_remove, remote_rename, remote_url,
                      set_upstream, tracking_ref, upstream)
-from .progress import ProgressFn, TransferMeter, from_dulwich
+from .progress import ProgressFn
+from .fetch import (FetchResult, LsRemoteResult, RefUpdate, config_stack, working_dir, fetch_url, fetch,
+                    ls_remote)
 from .push import PushRefResult, PushResult, is_ancestor, push_refs
-from .urls import RemoteURL, directory_name, parse_url
-from ..storage.packs import fsync_dir
+from .urls import directory_name, parse_url
 
 __all__ = [
     "FetchResult", "LsRemoteResult", "PullResult", "PushRefResult", "PushResult", "RefUpdate", "Remote",
@@ -46,49 +44,9 @@ __all__ = [
     "remote_remove", "remote_rename", "sync",
 ]
 
-_SPOOL_BYTES = 16 << 20
 #: Reasons a push may fail only because the remote moved; ``sync`` retries on these.
 RETRYABLE = ("non-fast-forward", "fetch first", "stale info", "failed to lock", "cannot lock",
              "failed to update ref", "incorrect old value")
-
-
-@dataclass(frozen=True)
-class RefUpdate:
-    """What a fetch did to one local ref."""
-
-    ref: str
-    remote_ref: str
-    old: ObjectId | None
-    new: ObjectId | None
-    status: Literal["new", "fast-forward", "forced", "up-to-date", "deleted", "rejected"]
-    reason: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict."""
-        return {"ref": self.ref, "remote_ref": self.remote_ref, "old": self.old, "new": self.new,
-                "status": self.status, "reason": self.reason}
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """What :func:`fetch` received and which refs it moved."""
-
-    remote: str
-    url: str
-    updates: list[RefUpdate]
-    head: str | None
-    objects: int
-    bytes_received: int
-
-    @property
-    def changed(self) -> list[RefUpdate]:
-        """The updates that moved a ref."""
-        return [u for u in self.updates if u.status not in ("up-to-date", "rejected")]
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict (URL redacted)."""
-        return {"remote": self.remote, "url": self.url, "head": self.head, "objects": self.objects,
-                "bytes_received": self.bytes_received, "updates": [u.to_json() for u in self.updates]}
 
 
 @dataclass(frozen=True)
@@ -132,154 +90,10 @@ class SyncResult:
                 "pulls": [p.to_json() for p in self.pulls], "push": self.push.to_json() if self.push else None}
 
 
-@dataclass(frozen=True)
-class LsRemoteResult:
-    """A remote's refs: full ref name -> object id, and the branch its HEAD names."""
-
-    url: str
-    refs: dict[str, ObjectId]
-    head: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict (URL redacted)."""
-        return {"url": self.url, "head": self.head, "refs": dict(self.refs)}
-
-
 # Helpers ------------------------------------------------------------------------
-
-def _config_stack(repo: Repository | None) -> Any:
-    if repo is None:
-        return None
-    try:
-        return repo.git.get_config_stack()
-    except Exception:  # a memory repository has no stack; the transport works without it
-        return None
-
-
-def _cwd(repo: Repository | None) -> str | None:
-    return str(repo.gitdir) if repo is not None and repo.gitdir is not None else None
-
-
-class _PackSink:
-    """Receives a pack from the wire into a spooled file, counting bytes and objects for progress."""
-
-    def __init__(self, directory: str | None, progress: ProgressFn | None) -> None:
-        self.file = SpooledTemporaryFile(max_size=_SPOOL_BYTES, prefix="incoming-", dir=directory)
-        self.meter = TransferMeter("Receiving objects", None, progress)
-        self._header = b""
-
-    def write(self, data: bytes) -> int:
-        self.file.write(data)
-        if self.meter.total is None and len(self._header) < 12:
-            self._header += data[:12]
-            if len(self._header) >= 12 and self._header[:4] == b"PACK":
-                self.meter.total = int.from_bytes(self._header[8:12], "big")
-        self.meter.add(0, len(data))
-        return len(data)
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    refs: dict[str, ObjectId]
-    head: str | None
-    objects: int
-    nbytes: int
-
-
-def _fetch_objects(repo: Repository, url: RemoteURL, *, depth: int | None,
-                   progress: ProgressFn | None) -> _Fetched:
-    """Download what the remote's branches and tags need into one pack; moves no ref."""
-    store = repo.objects
-    directory = getattr(store, "path", None)
-
-    def wants(refs: Any, depth: int | None = None) -> list[bytes]:
-        out: list[bytes] = []
-        for name, sha in refs.items():
-            if sha is None or name.endswith(b"^{}") or not name.startswith((b"refs/heads/", b"refs/tags/")):
-                continue
-            if sha != ZERO_SHA and (sha not in store or depth) and sha not in out:
-                out.append(sha)
-        return out
-
-    def operation(client: Any, path: str) -> _Fetched:
-        sink = _PackSink(directory, progress)
-        try:
-            result = client.fetch_pack(path, wants, repo.git.get_graph_walker(), sink.write,
-                                       progress=from_dulwich(progress), depth=depth)
-            if sink.file.tell():
-                sink.file.seek(0)
-                store.add_thin_pack(sink.file.read, None)
-                if directory is not None:
-                    fsync_dir(os.path.join(directory, "pack"))
-            sink.meter.objects = sink.meter.total or 0
-            sink.meter.finish()
-        finally:
-            sink.file.close()
-        if result.new_shallow or result.new_unshallow:
-            repo.git.update_shallow(result.new_shallow, result.new_unshallow)
-        refs = {name.decode("utf-8"): oid(sha) for name, sha in result.refs.items()
-                if sha is not None and not name.endswith(b"^{}")}
-        head = result.symrefs.get(b"HEAD")
-        head_branch = head.decode("utf-8")[len(BRANCH_PREFIX):] if head and head.startswith(b"refs/heads/") else None
-        return _Fetched(refs, head_branch, sink.meter.total or 0, sink.meter.bytes)
-
-    return transport.run(url, operation, config=_config_stack(repo), cwd=_cwd(repo))
-
-
-def _record_fetch(repo: Repository, remote: str, fetched: _Fetched, *, prune: bool) -> list[RefUpdate]:
-    """Move remote-tracking refs (and create new tags) to what the remote has; CAS, under the lock."""
-    updates: list[RefUpdate] = []
-    seen: set[str] = set()
-    for name, new in sorted(fetched.refs.items()):
-        if name.startswith(BRANCH_PREFIX):
-            branch = name[len(BRANCH_PREFIX):]
-            local = tracking_ref(remote, branch)
-            seen.add(branch)
-            old = repo.refs.get(local)
-            if old == new:
-                updates.append(RefUpdate(local, name, old, new, "up-to-date"))
-                continue
-            status: Literal["new", "fast-forward", "forced"] = (
-                "new" if old is None else ("fast-forward" if is_ancestor(repo, old, new) else "forced"))
-            repo.refs.move(local, old, new, f"fetch {remote}: {status}")
-            updates.append(RefUpdate(local, name, old, new, status))
-        elif name.startswith(TAG_PREFIX):
-            old = repo.refs.get(name)
-            if old == new:
-                continue
-            if old is not None:
-                updates.append(RefUpdate(name, name, old, new, "rejected", "would clobber existing tag"))
-                continue
-            repo.refs.move(name, None, new, f"fetch {remote}: new tag")
-            updates.append(RefUpdate(name, name, None, new, "new"))
-    if prune:
-        prefix = f"{remote}/"
-        for short, sha in repo.refs.remote_branches().items():
-            gone = short[len(prefix):] if short.startswith(prefix) else None
-            if gone and gone != "HEAD" and gone not in seen:
-                repo.refs.delete(REMOTE_PREFIX + short, sha)
-                updates.append(RefUpdate(REMOTE_PREFIX + short, BRANCH_PREFIX + gone, sha, None, "deleted"))
-    return updates
 
 
 # Fetch, pull, ls-remote ------------------------------------------------------------
-
-def fetch(repo: Repository, remote: str = "origin", *, prune: bool = False, depth: int | None = None,
-          progress: ProgressFn | None = None) -> FetchResult:
-    """Download the remote's branches and tags; move ``refs/remotes/<remote>/*`` (never a local branch)."""
-    config = remote_get(repo, remote)
-    url = remote_url(repo, config)
-    return _fetch_url(repo, remote, url, prune=prune, depth=depth, progress=progress)
-
-
-def _fetch_url(repo: Repository, remote: str, url: RemoteURL, *, prune: bool = False, depth: int | None = None,
-               progress: ProgressFn | None = None) -> FetchResult:
-    if depth is not None and depth < 1:
-        raise UsageError(f"--depth must be at least 1, not {depth}")
-    with repo.writing():
-        fetched = _fetch_objects(repo, url, depth=depth, progress=progress)
-        updates = _record_fetch(repo, remote, fetched, prune=prune)
-    return FetchResult(remote, url.redacted(), updates, fetched.head, fetched.objects, fetched.nbytes)
 
 
 def _current_branch(repo: Repository, branch: str | None) -> str:
@@ -350,23 +164,6 @@ def pull(repo: Repository, remote: str = "origin", branch: str | None = None, *,
                       fetched)
 
 
-def ls_remote(url_or_remote: str, *, repo: Repository | None = None) -> LsRemoteResult:
-    """A remote's refs, without downloading objects; ``url_or_remote`` is a URL or a configured remote's name."""
-    if repo is not None and url_or_remote in {r.name for r in remote_list(repo)}:
-        url = remote_url(repo, remote_get(repo, url_or_remote))
-    else:
-        url = parse_url(url_or_remote)
-
-    def operation(client: Any, path: str) -> LsRemoteResult:
-        result = client.get_refs(path)
-        refs = {name.decode("utf-8"): oid(sha) for name, sha in sorted(result.refs.items()) if sha is not None}
-        head = result.symrefs.get(b"HEAD")
-        head_branch = head.decode("utf-8")[len(BRANCH_PREFIX):] if head and head.startswith(b"refs/heads/") else None
-        return LsRemoteResult(url.redacted(), refs, head_branch)
-
-    return transport.run(url, operation, config=_config_stack(repo), cwd=_cwd(repo))
-
-
 # Push and sync -------------------------------------------------------------------------
 
 def push(repo: Repository, remote: str = "origin", refspecs: list[str] | None = None, *, force: bool = False,
@@ -381,7 +178,7 @@ def push(repo: Repository, remote: str = "origin", refspecs: list[str] | None = 
     url = remote_url(repo, config)
     specs = refspecs if refspecs else [_current_branch(repo, None)]
     result = push_refs(repo, remote, url, specs, force=force, progress=progress,
-                       config=_config_stack(repo), cwd=_cwd(repo))
+                       config=config_stack(repo), cwd=working_dir(repo))
     if set_upstream_branch:
         for ref in result.refs:
             if ref.ok and ref.src and ref.src.startswith(BRANCH_PREFIX) and ref.dst.startswith(BRANCH_PREFIX):
@@ -459,7 +256,7 @@ def clone(url: str, path: str | os.PathLike[str] | None = None, *, branch: str |
             config.set(section, b"url", stored.encode("utf-8"))
             config.set(section, b"fetch", f"+refs/heads/*:{REMOTE_PREFIX}{remote}/*".encode("utf-8"))
             config.write_to_path()
-        fetched = _fetch_url(repo, remote, parsed, depth=depth, progress=progress)
+        fetched = fetch_url(repo, remote, parsed, depth=depth, progress=progress)
         _checkout_default(repo, remote, fetched, branch)
     except BaseException:
         repo.close()
