@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..errors import UsageError
 from ..snapshot import statefile
 from ..repo import Repository
+from ..storage.revisions import split_path
 from ._common import decorations, emit_json, json_option, print_commit, with_repo
 from .diffcmds import commit_diff_json, print_commit_diff
 
@@ -108,7 +111,17 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
 @json_option
 @with_repo
 def show(repo: Repository, rev: str, as_json: bool) -> None:
-    """Show a commit: its message, the modules of its snapshot, and its diff against its parent."""
+    """Show a commit: its message, the modules of its snapshot, and its diff against its parent.
+
+    REV:PATH (such as HEAD~1:language_module.word_frequency.hello) shows the
+    value at PATH in that commit's snapshot instead, as JSON.
+    """
+    at, path = split_path(rev)
+    if path is not None:
+        from ..query import to_jsonable, value_at
+
+        click.echo(statefile.encode_value(to_jsonable(value_at(repo, at, path))).decode("utf-8"), nl=False)
+        return
     info = repo.commit_info(rev)
     manifest = repo.manifest(info.id)
     if as_json:
@@ -123,12 +136,16 @@ def show(repo: Repository, rev: str, as_json: bool) -> None:
 
 
 def _write_out(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
-               as_json: bool) -> None:
+               as_json: bool, force: bool) -> None:
+    if output is None and rev in repo.refs.branches() and sys.stdout.isatty():
+        # What a git user types to switch branches: never answer it with a screen of JSON.
+        raise UsageError(f"{rev!r} is a branch: checkout writes a stored state out, it does not switch branches",
+                         f"switch with `brainvcs switch {rev}`; write its state with `brainvcs checkout {rev} -o FILE`")
     state = repo.checkout(rev, modules=list(modules) or None)
     if output is None:
         click.echo(statefile.encode_state(state).decode("utf-8"), nl=False)
         return
-    files = statefile.write_state(state, output, as_directory=split)
+    files = statefile.write_state(state, output, as_directory=split, overwrite=force)
     if as_json:
         emit_json({"rev": repo.resolve(rev), "files": [str(f) for f in files], "modules": sorted(state)})
     else:
@@ -142,6 +159,7 @@ def _checkout_options(func: Any) -> Any:
                      help="Write to this file (or directory with --split) instead of stdout."),
         click.option("--module", "modules", multiple=True, help="Only this module (repeatable)."),
         click.option("--split", is_flag=True, help="Write one <module>.json file per module into the --output directory."),
+        click.option("--force", "-f", is_flag=True, help="Overwrite --output files that exist."),
         json_option,
     ]):
         func = option(func)
@@ -152,13 +170,13 @@ def _checkout_options(func: Any) -> Any:
 @_checkout_options
 @with_repo
 def checkout(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
-             as_json: bool) -> None:
+             as_json: bool, force: bool) -> None:
     """Write the state stored at REV as JSON (every digest verified on the way).
 
     The output is a state file that `brainvcs commit` accepts back. HEAD does
     not move: use `brainvcs switch` to change branches.
     """
-    _write_out(repo, rev, output, modules, split, as_json)
+    _write_out(repo, rev, output, modules, split, as_json, force)
 
 
 @click.command()
@@ -167,14 +185,14 @@ def checkout(repo: Repository, rev: str, output: str | None, modules: tuple[str,
               help="state: a brainvcs state file; seed-json: the seed's BrainStateSerializer JSON.")
 @with_repo
 def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
-           as_json: bool, format_: str) -> None:
+           as_json: bool, format_: str, force: bool) -> None:
     """Export the state at REV as a JSON state file (same as `checkout`), or in the seed's JSON format."""
     if format_ == "seed-json":
         from ..seed.api import export_seed_json, seed_json_text
 
         if modules or split:
             raise click.UsageError("--module and --split do not apply to --format seed-json")
-        document = export_seed_json(repo, rev, output)
+        document = export_seed_json(repo, rev, output, overwrite=force)
         if output is None:
             click.echo(seed_json_text(document), nl=False)
         elif as_json:
@@ -182,7 +200,7 @@ def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, .
         else:
             click.echo(f"wrote the seed JSON of {repo.resolve(rev)[:7]} to {output}", err=True)
         return
-    _write_out(repo, rev, output, modules, split, as_json)
+    _write_out(repo, rev, output, modules, split, as_json, force)
 
 
 @click.command()

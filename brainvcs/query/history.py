@@ -120,3 +120,17 @@ def first_learned(repo: Repository, path_to_map: str | Sequence[Segment], key: s
     return None
 
 
+def value_at(repo: Repository, rev: str, path: str | Sequence[Segment]) -> Any:
+    """The value at ``path`` in the snapshot of ``rev`` (``show REV:PATH``), reading only what leads to it.
+
+    A path the snapshot does not hold is :class:`PathNotFoundError`.
+    """
+    segments = _segments(path)
+    walker = Walker(repo)
+    walker.open(repo.commit_info(rev))
+    found = walker.locate(segments)
+    if not found.present:
+        raise PathNotFoundError(f"{format_path(list(segments))} does not exist in {rev}",
+                                f"`brainvcs show {rev}` lists the modules of that snapshot")
+    return walker.value(found)
+

@@ -214,12 +214,17 @@ def import_seed_sqlite(repo: Repository, db: str | os.PathLike[str], *, prefix: 
     return {plan.branch: result for plan, result in zip(plans, results)}
 
 
-def export_seed_json(repo: Repository, rev: str = "HEAD", path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+def export_seed_json(repo: Repository, rev: str = "HEAD", path: str | os.PathLike[str] | None = None, *,
+                     overwrite: bool = True) -> dict[str, Any]:
     """The seed JSON document stored at ``rev`` (keys in the seed's order); written to ``path`` if given.
 
     The file has the bytes the seed's ``json.dump(indent=2)`` writes, so a
-    file imported with :func:`import_seed_json` comes back byte for byte.
+    file imported with :func:`import_seed_json` comes back byte for byte. With
+    ``overwrite=False`` an existing file is refused (the CLI's default).
     """
+    if path is not None and os.path.lexists(path) and not overwrite:
+        raise InputFileError(f"{os.fspath(path)} exists; nothing was written",
+                             "pass --force to overwrite it, or write elsewhere with --output")
     state = repo.checkout(rev)
     document = seed_json_from_state(state)
     if path is not None:

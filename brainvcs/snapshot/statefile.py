@@ -176,15 +176,26 @@ def _read_bytes(path: Path) -> bytes:
         raise InputFileError(f"{path}: permission denied", "check the file's permissions") from None
 
 
-def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_directory: bool = False) -> list[Path]:
+def encode_value(value: Any) -> bytes:
+    """Canonical bytes of one value (tensors as value lists), as ``show REV:PATH`` prints it."""
+    return canonical.encode(value, default=_tensor_out)
+
+
+def write_state(state: dict[str, Any], path: str | os.PathLike[str], *, as_directory: bool = False,
+                overwrite: bool = True) -> list[Path]:
     """Write a state as one file (or one file per module); returns the files written.
 
     Files are written to an unpredictable temporary name (``O_EXCL``) and
     renamed, so a reader never sees half a file and a planted symlink never
-    redirects the write.
+    redirects the write. With ``overwrite=False`` an existing file is refused (the CLI's default).
     """
     target = Path(path)
     written: list[Path] = []
+    files = [target / f"{escape_name(module)}.json" for module in sorted(state)] if as_directory else [target]
+    existing = [file for file in files if os.path.lexists(file)]
+    if existing and not overwrite:
+        raise InputFileError(f"{existing[0]} exists; nothing was written",
+                             "pass --force to overwrite it, or write elsewhere with --output")
     if as_directory:
         target.mkdir(parents=True, exist_ok=True)
         for module in sorted(state):

@@ -386,3 +386,48 @@ def test_repo_option_before_the_command(tmp_path: Path) -> None:
     assert run_cli("-C", tmp_path / "nowhere", "log", "-C", tmp_path / "mybrain").exit_code == 0
     with Repository.open(tmp_path / "mybrain") as repo:
         assert [c.summary for c in repo.log()] == ["day 1"]
+
+
+def test_checkout_habits_of_a_git_user(tmp_path: Path) -> None:
+    """`checkout BRANCH` at a terminal does not dump JSON; `-o FILE` never overwrites without --force."""
+    import os
+    import subprocess
+    import sys
+
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(), "one")
+        repo.commit(sample_state(1), "two")
+    out = tmp_path / "out.json"
+    out.write_text("my notes\n")
+    refused = run_cli("checkout", "HEAD", "-o", out, "-C", tmp_path / "brain")
+    assert refused.exit_code == 3 and f"{out} exists; nothing was written" in refused.stderr
+    assert "--force" in refused.stderr and out.read_text() == "my notes\n"
+    assert run_cli("export", "HEAD", "-o", out, "-C", tmp_path / "brain").exit_code == 3
+    assert run_cli("checkout", "HEAD", "-o", out, "--force", "-C", tmp_path / "brain").exit_code == 0
+    assert json.loads(out.read_text()) == json.loads(json.dumps(sample_state(1)))
+    # at a terminal, a branch name gets a hint to switch instead of a screen of JSON
+    controller, terminal = os.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "brainvcs", "checkout", "main", "-C", str(tmp_path / "brain")],
+                              stdout=terminal, stderr=subprocess.PIPE, text=True, check=False, timeout=60)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 2
+    assert "is a branch: checkout writes a stored state out" in done.stderr
+    assert "brainvcs switch main" in done.stderr
+    # piped, the same command is a script's way to read the state
+    piped = run_cli("checkout", "main", "-C", tmp_path / "brain")
+    assert piped.exit_code == 0 and json.loads(piped.stdout) == json.loads(json.dumps(sample_state(1)))
+
+
+def test_show_rev_colon_path(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "one")
+        repo.commit(sample_state(1), "two")
+    value = run_cli("show", "HEAD~1:language_module.word_frequency.hello", "-C", tmp_path / "brain")
+    assert value.exit_code == 0 and value.stdout == "3\n"
+    module = run_cli("show", "HEAD:memory_module", "-C", tmp_path / "brain")
+    assert json.loads(module.stdout) == sample_state(1)["memory_module"]
+    missing = run_cli("show", "HEAD:memory_module.nope", "-C", tmp_path / "brain")
+    assert missing.exit_code == 5 and "memory_module.nope does not exist in HEAD" in missing.stderr
