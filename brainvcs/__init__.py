@@ -15,7 +15,8 @@ to any git host.
 from __future__ import annotations
 
 from .errors import BrainVCSError, InvalidStateError, RefConflict
-from .repo import BranchInfo, CommitResult, Repository, Status
+from .api import Repository
+from .repo import BranchInfo, CommitResult, Status
 from .storage.commits import CommitInfo
 from . import adapters as _adapters  # noqa: F401,E402  (lets Repository.commit/checkout take live brains)
 

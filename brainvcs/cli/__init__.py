@@ -19,13 +19,13 @@ from ..errors import BrainVCSError, os_error
 from ._common import EXIT_CODES_HELP
 from .core import checkout, commit, export, init, log, show, status
 from .maint import gc, verify
-from .refcmds import branch, switch, tag
+from .refcmds import branch, reset, switch, tag
 from .braincmds import demo, learn
 from .importcmds import import_
 from .querycmds import history, stats
 from .autosavecmds import squash, watch
 from .remotecmds import clone, fetch, ls_remote, pull, push, remote, sync
-from .mergecmds import merge, merge_driver, reseal
+from .mergecmds import merge, merge_driver, reseal, revert
 from .diffcmds import diff, git_diff_driver, git_setup, git_textconv
 
 
@@ -96,6 +96,7 @@ COMMANDS: list[click.Command] = [
     branch,
     switch,
     tag,
+    reset,
     verify,
     gc,
     learn,
@@ -113,6 +114,7 @@ COMMANDS: list[click.Command] = [
     ls_remote,
     sync,
     merge,
+    revert,
     reseal,
     merge_driver,
     diff,

@@ -9,6 +9,7 @@ import click
 from ..errors import MergeConflictError, UsageError
 from ..merge.api import abort_merge
 from ..merge.api import merge as merge_branch
+from ..merge.api import revert as revert_commit
 from ..merge.gitdriver import run_merge_driver
 from ..merge.plan import Conflict, MergePlan, Resolution, iter_conflict_lines, parse_resolve_option
 from ..merge.reseal import reseal as reseal_worktree
@@ -98,6 +99,29 @@ def merge(repo: Repository, branch: str | None, dry_run: bool, strategy: str | N
     elif result.commit is not None and result.commit.commit is not None and result.plan is not None:
         click.echo(f"[{ours_label} {result.commit.commit.id[:7]}] {result.commit.commit.summary}")
         click.echo(result.plan.summary(ours_label, branch))
+
+
+@click.command()
+@click.argument("rev")
+@click.option("--message", "-m", default=None, help="Commit message (default: Revert \"SUBJECT\").")
+@_strategy_option
+@json_option
+@with_repo
+def revert(repo: Repository, rev: str, message: str | None, strategy: str | None, as_json: bool) -> None:
+    """Commit the undoing of what REV learned, keeping everything learned since (a semantic git revert).
+
+    A three-way merge of HEAD with REV's parent over REV: counters REV raised
+    go back down by as much, words it added go, later learning stays.
+    """
+    try:
+        result = revert_commit(repo, rev, message=message, strategy=strategy)
+    except MergeConflictError as exc:
+        _print_conflicts(exc.conflicts, as_json)
+        raise
+    if as_json:
+        emit_json(result.to_json())
+    elif result.commit is not None:
+        click.echo(f"[{repo.current_branch or 'HEAD'} {result.commit.id[:7]}] {result.commit.summary}")
 
 
 @click.command()

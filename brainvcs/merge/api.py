@@ -66,6 +66,9 @@ class Repository(Protocol):
     def check_snapshot(self, commit: ObjectId) -> None:
         """Refuse a commit whose snapshot a reader would refuse."""
 
+    def commit_info(self, rev: str = ...) -> Any:
+        """The commit a revision names (a ``CommitInfo``)."""
+
     def commit(self, state: Mapping[str, Any], message: str, *, author: str | None = None,
                branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
                expected_head: Any = ..., trailers: Mapping[str, str] | None = None,
@@ -184,3 +187,32 @@ def abort_merge(repo: Repository) -> str:
         return ("brainvcs keeps no merge state; this working tree has a `git merge` in progress: "
                 "`git merge --abort` cancels it")
     return "nothing to abort: a brainvcs merge either commits or changes nothing, and keeps no state between runs"
+
+
+def revert(repo: Repository, rev: str, *, message: str | None = None, author: str | None = None,
+           strategy: str | None = None) -> Any:
+    """A new commit on the current branch that undoes what ``rev`` learned, keeping what came after.
+
+    The semantic three-way merge of HEAD (ours) with ``rev``'s parent
+    (theirs) over ``rev`` itself (base), as ``git revert`` does with lines: a
+    counter ``rev`` raised by 5 goes down by 5, words it added go, later
+    learning stays. Conflicts raise MergeConflictError and nothing moves.
+    Returns the ``CommitResult``.
+    """
+    target = repo.resolve(rev)
+    parents = repo.graph.parents(target)
+    if len(parents) > 1:
+        raise UsageError(f"{rev} is a merge: which side's learning it undoes is ambiguous",
+                         "revert the commits of the branch that was merged instead")
+    head = repo.head()
+    if head is None:
+        raise UsageError("the current branch has no commits: nothing to revert")
+    before = repo.checkout(parents[0]) if parents else {}
+    plan = plan_merge(repo.checkout(target), repo.checkout(head), before, strategy=strategy)
+    if plan.conflicts:
+        raise MergeConflictError(plan.conflicts, "the learning after it changed the same values: settle them with "
+                                                 "--strategy ours|theirs, or revert by hand")
+    subject = repo.commit_info(target).summary
+    return repo.commit(plan.apply(), message or f'Revert "{subject}"\n\nThis reverts commit {target}.',
+                       author=author, expected_head=head)
+

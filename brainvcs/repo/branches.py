@@ -85,7 +85,8 @@ class Branches:
             raise UsageError(f"cannot delete the current branch {name!r}", "switch to another branch first")
         if not force and not self._is_merged(sha):
             raise UsageError(f"branch {name!r} has commits that no other branch contains",
-                             "merge it first, or pass --force to delete it anyway (its commits become unreachable)")
+                             f"merge it first, or delete it anyway with `brainvcs branch -D {name}` "
+                             "(its commits become unreachable)")
         with self.writing():
             self.refs.delete(BRANCH_PREFIX + name, sha)
         return sha
@@ -160,3 +161,19 @@ class Branches:
             raise RevisionNotFoundError(f"no tag named {name!r}")
         with self.writing():
             self.refs.delete(TAG_PREFIX + name, sha)
+
+    def reset(self, rev: str) -> tuple[ObjectId | None, ObjectId]:
+        """Move the current branch (or a detached HEAD) to ``rev``; returns (old tip, new tip).
+
+        The old tip stays in the branch's reflog. brainvcs repositories are
+        bare, so there is no index or working tree to reset: git's
+        ``--soft``, ``--mixed`` and ``--hard`` all come to this.
+        """
+        target = self.resolve(rev)
+        ref = self.refs.head_ref()
+        with self.writing():
+            old = self.refs.get(ref)
+            if old != target:
+                self.refs.move(ref, old, target, f"reset: moving to {rev}")
+        return old, target
+

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from dulwich.object_store import DiskObjectStore
 from dulwich.refs import Ref
@@ -42,6 +42,7 @@ DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
 
 
 _UNSET: Any = object()
+R = TypeVar("R", bound="Repository")
 #: Set by ``brainvcs.adapters`` (imported by ``brainvcs``): turns live brain objects into states
 #: for ``commit`` and restores them for ``checkout(into=/factory=)``; this layer never imports adapters.
 object_hook: Any = None
@@ -74,12 +75,14 @@ class Repository(Branches):
 
     # Opening -------------------------------------------------------------------
     @classmethod
-    def init(cls, path: str | os.PathLike[str], *, default_branch: str = DEFAULT_BRANCH) -> Repository:
+    def init(cls: type[R], path: str | os.PathLike[str], *, default_branch: str = DEFAULT_BRANCH) -> R:
         """Create a new bare repository at ``path`` (created if missing)."""
         check_ref_name(default_branch)
         target = Path(path)
         if (target / "HEAD").exists() or (target / ".git").exists():
-            raise RepositoryExistsError(f"{target} is already a repository", "use `brainvcs open`, or pick another directory")
+            raise RepositoryExistsError(f"{target} is already a repository",
+                                        "it is ready: run brainvcs commands inside it (or pass --repo DIR), "
+                                        "or init another directory")
         if target.exists() and any(target.iterdir()):
             raise RepositoryExistsError(f"{target} exists and is not empty", "pick an empty or new directory")
         target.mkdir(parents=True, exist_ok=True)
@@ -92,7 +95,7 @@ class Repository(Branches):
         return cls.open(target, search_parents=False)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] = ".", *, search_parents: bool = True) -> Repository:
+    def open(cls: type[R], path: str | os.PathLike[str] = ".", *, search_parents: bool = True) -> R:
         """Open the repository at ``path`` (a bare repo or a work tree with ``.git``), searching upwards."""
         start = Path(path).resolve()
         if not start.exists():
@@ -111,7 +114,7 @@ class Repository(Branches):
                                   "create one with `brainvcs init DIR`, or pass --repo DIR")
 
     @classmethod
-    def memory(cls, *, default_branch: str = DEFAULT_BRANCH) -> Repository:
+    def memory(cls: type[R], *, default_branch: str = DEFAULT_BRANCH) -> R:
         """An in-memory repository (tests and experiments; no lock, nothing on disk)."""
         git = MemoryRepo()
         git.refs.set_symbolic_ref(Ref(b"HEAD"), Ref((BRANCH_PREFIX + default_branch).encode()))
@@ -125,7 +128,7 @@ class Repository(Branches):
             self._packs = None
         self._git.close()
 
-    def __enter__(self) -> Repository:
+    def __enter__(self: R) -> R:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
