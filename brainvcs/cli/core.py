@@ -14,6 +14,7 @@ from ..repo import Repository
 from ..storage.revisions import split_path
 from ._common import decorations, emit_json, json_option, print_commit, with_repo
 from .diffcmds import commit_diff_json, print_commit_diff
+from .graph import graph_rows
 
 
 @click.command()
@@ -79,13 +80,14 @@ def commit(repo: Repository, state_path: str | None, message: str, reference: bo
 @click.option("--max-count", "-n", type=click.IntRange(min=0), default=None, help="Show at most N commits.")
 @click.option("--oneline", is_flag=True, help="One line per commit.")
 @click.option("--first-parent", is_flag=True, help="Follow only the first parent of merges.")
+@click.option("--graph", is_flag=True, help="Draw the history as lines of descent (branches and merges).")
 @click.option("--learned", metavar="WORD", default=None,
               help="Show only the commit where WORD first appeared in language_module.word_frequency.")
 @click.option("--stat", is_flag=True, help="After each commit, what it changed against its first parent.")
 @json_option
 @with_repo
-def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, learned: str | None,
-        stat: bool, as_json: bool) -> None:
+def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, graph: bool,
+        learned: str | None, stat: bool, as_json: bool) -> None:
     """Show the commit history reachable from REV (default HEAD), newest first."""
     if learned is not None:
         from ..query import DEFAULT_LEARNED_MAP, first_learned
@@ -100,6 +102,15 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
         emit_json([dict(c.to_json(), diff=commit_diff_json(repo, c.id)) if stat else c.to_json() for c in commits])
         return
     labels = decorations(repo)
+    if graph:
+        for info, row in zip(commits, graph_rows(commits)):
+            for line in row.before:
+                click.echo(line.rstrip())
+            click.echo(f"{row.prefix} ", nl=False)
+            print_commit(info, labels.get(info.id), oneline=True)
+            for line in row.after:
+                click.echo(line.rstrip())
+        return
     for info in commits:
         print_commit(info, labels.get(info.id), oneline=oneline)
         if stat:

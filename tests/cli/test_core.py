@@ -431,3 +431,20 @@ def test_show_rev_colon_path(tmp_path: Path) -> None:
     assert json.loads(module.stdout) == sample_state(1)["memory_module"]
     missing = run_cli("show", "HEAD:memory_module.nope", "-C", tmp_path / "brain")
     assert missing.exit_code == 5 and "memory_module.nope does not exist in HEAD" in missing.stderr
+
+
+def test_log_graph_draws_branches_and_merges(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "base")
+        repo.create_branch("side")
+        repo.commit(sample_state(1), "m1")
+        repo.commit(sample_state(3), "s1", branch="side", timestamp=2_000_000_000)
+        repo.commit(sample_state(4), "s2", branch="side", timestamp=2_000_000_100)
+        repo.commit(sample_state(2), "m2", timestamp=2_000_000_200)
+        repo.merge("side")
+    result = run_cli("log", "--graph", "-C", tmp_path / "brain")
+    assert result.exit_code == 0
+    shape = [line.split(" ")[0] if not line.startswith(("* |", "| *")) else line[:3] for line in
+             result.output.splitlines()]
+    assert shape == ["*", "|\\", "* |", "| *", "| *", "* |", "|/", "*"], result.output
+    assert result.output.splitlines()[-1].endswith(" base")
