@@ -32,9 +32,20 @@ from .diffcmds import diff, git_diff_driver, git_setup, git_textconv
 class _Group(click.Group):
     """Runs commands with brainvcs's error handling around them."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the group's own options; a usage error is one line and a hint, like every other error."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            _usage_error(exc)
+            ctx.exit(2)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # click's own: bad option, missing argument, bad value
+            _usage_error(exc)
+            ctx.exit(2)
         except BrainVCSError as exc:
             _print_error(exc.message, exc.hint)
             ctx.exit(exit_code_for(exc))
@@ -62,6 +73,12 @@ class _Group(click.Group):
 def exit_code_for(exc: BrainVCSError) -> int:
     """The documented exit code of an API error (see ``brainvcs --help``)."""
     return exc.exit_code
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """A click usage error as brainvcs prints errors: ``error:`` one line, ``hint:`` where to look."""
+    command = exc.ctx.command_path if exc.ctx is not None else "brainvcs"
+    _print_error(" ".join(exc.format_message().split()), f"see `{command} --help`")
 
 
 def _print_error(message: str, hint: str | None) -> None:

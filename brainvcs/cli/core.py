@@ -32,7 +32,7 @@ def init(directory: str, default_branch: str, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("state_path", metavar="STATE", required=False, type=click.Path(exists=True, dir_okay=True))
+@click.argument("state_path", metavar="STATE", required=False, type=click.Path(dir_okay=True))
 @click.option("--message", "-m", required=True, help="Commit message.")
 @click.option("--reference", is_flag=True, help="Commit the bundled reference brain trained on the bundled texts.")
 @click.option("--branch", default=None, help="Branch to commit to (default: the current branch).")
@@ -215,7 +215,7 @@ def export(repo: Repository, rev: str, output: str | None, modules: tuple[str, .
 
 
 @click.command()
-@click.argument("state_path", metavar="[STATE]", required=False, type=click.Path(exists=True))
+@click.argument("state_path", metavar="[STATE]", required=False, type=click.Path())
 @json_option
 @with_repo
 def status(repo: Repository, state_path: str | None, as_json: bool) -> None:

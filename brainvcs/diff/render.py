@@ -28,7 +28,7 @@ from typing import Any
 
 from .model import (BrainDiff, Change, CounterRecord, Endpoint, FloatRecord, KeysRecord, ListRecord, ModuleDiff,
                     Record, TensorRecord, ValueRecord)
-from .summary import brain_summary, label, module_summary, plural, short, signed
+from .summary import number_pair, brain_summary, label, module_summary, plural, short, signed
 
 #: Items shown per record unless told otherwise.
 DEFAULT_LIMIT = 10
@@ -165,7 +165,8 @@ def _item_lines(record: Record, paint: _Painter) -> list[str]:
     if isinstance(record, CounterRecord):
         return [f"{label(i.path, pattern)}: {i.old} → {i.new} ({int(i.delta):+d})" for i in record.movers()]
     if isinstance(record, FloatRecord):
-        return [f"{label(i.path, pattern)}: {i.old!r} → {i.new!r} ({signed(i.delta)})" for i in record.movers()]
+        return [f"{label(i.path, pattern)}: {' → '.join(number_pair(i.old, i.new))} ({signed(i.delta)})"
+                for i in record.movers()]
     if isinstance(record, ListRecord):
         lines = []
         for item in record.items:

@@ -61,6 +61,19 @@ def signed(x: float) -> str:
     return f"{x:+.3g}"
 
 
+def number_pair(old: float, new: float) -> tuple[str, str]:
+    """Two floats in their shortest meaningful form: 4 significant digits, more only to tell them apart.
+
+    ``0.57377 → 0.5726``, not ``0.5725994999999999``; ``1.00001 → 1.00002``
+    keeps the digits that differ.
+    """
+    for digits in range(4, 18):
+        a, b = f"{old:.{digits}g}", f"{new:.{digits}g}"
+        if a != b or old == new:
+            return a, b
+    return repr(old), repr(new)
+
+
 def short(value: Any, width: int = 40) -> str:
     """A value as compact JSON, cut to ``width`` characters."""
     try:
@@ -138,7 +151,7 @@ def _float_phrases(name: str, record: FloatRecord) -> list[str]:
         return []
     if n == 1:
         item = record.items[0]
-        return [_single(name, record.path, item.path, item.old, item.new)]
+        return [_single(name, record.path, item.path, *number_pair(item.old, item.new))]
     weights = any(w in name for w in _WEIGHT_NOUNS)
     if record.decreased == 0:
         verb = "strengthened" if weights else "increased"

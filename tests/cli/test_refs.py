@@ -31,7 +31,7 @@ def test_branch_create_list_and_json(repo_dir: Path) -> None:
     created = run_cli("branch", "-C", repo_dir, "alice/exp", "HEAD~1")
     assert (created.exit_code, created.output) == (0, f"Created branch alice/exp at {old[:7]}\n")
     as_json = run_cli("branch", "-C", repo_dir, "topic", "--json")
-    assert json.loads(as_json.output) == {"name": "topic", "commit": new, "current": False}
+    assert json.loads(as_json.output) == {"name": "topic", "commit": new, "current": False, "previous": None}
     listing = run_cli("branch", "-C", repo_dir)
     assert listing.output.splitlines() == [f"  alice/exp  {old[:7]}", f"* main  {new[:7]}", f"  topic  {new[:7]}"]
     doc = json.loads(run_cli("branch", "-C", repo_dir, "--json").output)
