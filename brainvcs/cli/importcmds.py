@@ -32,12 +32,15 @@ def import_() -> None:
 @with_repo
 def seed_json(repo: Repository, files: tuple[str, ...], branch: str, author: str | None, as_json: bool) -> None:
     """Import FILES (the seed's BrainStateSerializer JSON) as one commit each, oldest saved_at first."""
+    fresh = repo.head() is None
     results = importexport.import_seed_json(repo, list(files), branch=branch, author=author)
     if as_json:
         emit_json([r.to_json() for r in results])
         return
     for result in results:
         _print(branch, result)
+    if fresh:
+        _say_where(repo)
 
 
 @import_.command(name="seed-sqlite")
@@ -48,9 +51,18 @@ def seed_json(repo: Repository, files: tuple[str, ...], branch: str, author: str
 @with_repo
 def seed_sqlite(repo: Repository, db: str, prefix: str | None, author: str | None, as_json: bool) -> None:
     """Import every session of DB (the seed's BrainDatabase) as a commit on its own branch <user>/<session>."""
+    fresh = repo.head() is None
     results = importexport.import_seed_sqlite(repo, db, prefix=prefix, author=author)
     if as_json:
         emit_json({branch: r.to_json() for branch, r in results.items()})
         return
     for branch, result in results.items():
         _print(branch, result)
+    if fresh:
+        _say_where(repo)
+
+
+def _say_where(repo: Repository) -> None:
+    """Where `log` looks now that the repository, empty before, holds the imported history."""
+    click.echo(f"HEAD is on {repo.current_branch} (`brainvcs log` shows it; `brainvcs branch` lists the others)",
+               err=True)

@@ -142,6 +142,10 @@ def _write(repo: Repository, plans: Sequence[_Planned]) -> list[CommitResult]:
         # Created together: if another writer took one of the names meanwhile, none is.
         for branch, tip in tips.items():
             tx.move(BRANCH_PREFIX + branch, None, tip, "import: created")
+    if repo.head() is None and repo.current_branch not in tips:
+        # A fresh repository: HEAD sits on an unborn branch where `log` would find nothing.
+        # Point it at the imported history (the first branch, when a database brought several).
+        repo.switch(next(iter(tips)))
     return results
 
 

@@ -28,7 +28,8 @@ def test_import_seed_json_then_export_each_commit(repo_dir: Path, tmp_path: Path
     assert result.exit_code == 0, result.output
     with Repository.open(repo_dir) as repo:
         log = list(reversed(repo.log("readme")))
-        assert result.output == "".join(f"[readme {c.id[:7]}] {c.summary}\n" for c in log)
+        assert result.stdout == "".join(f"[readme {c.id[:7]}] {c.summary}\n" for c in log)
+        assert result.stderr.startswith("HEAD is on readme")  # the repository was empty: log shows the import
         assert [c.trailers["Brain-Import-File"] for c in log] == [
             "readme_after_20_inputs.json", "readme_after_80_inputs.json", "readme_after_200_inputs.json"]
     for rev, name in [("readme~2", "readme_after_20_inputs.json"), ("readme~1", "readme_after_80_inputs.json"),
@@ -59,7 +60,7 @@ def test_import_seed_sqlite(repo_dir: Path) -> None:
     with Repository.open(repo_dir) as repo:
         branches = repo.refs.branches()
         assert sorted(branches) == ["alice/alice_brain", "bob/bob_brain"]
-        assert result.output == "".join(
+        assert result.stdout == "".join(
             f"[{b} {branches[b][:7]}] Import session {b.split('/')[1]} (seed SQLite)\n" for b in sorted(branches))
         assert len(repo.checkout("bob/bob_brain", modules=["vocabulary"])["vocabulary"]) == 223
     again = run_cli("import", "seed-sqlite", "-C", repo_dir, "--prefix", "copy", "--json", SEED_DB)
@@ -97,3 +98,18 @@ def test_export_seed_json_refuses_module_options(repo_dir: Path) -> None:
 def test_import_help_lists_both_formats() -> None:
     result = run_cli("import", "--help")
     assert result.exit_code == 0 and "seed-json" in result.output and "seed-sqlite" in result.output
+
+
+def test_an_import_into_a_fresh_repository_lands_where_log_finds_it(tmp_path: Path) -> None:
+    database = Path(__file__).resolve().parents[2] / "fixtures" / "seed" / "brain_data.db"
+    assert run_cli("init", tmp_path / "fresh").exit_code == 0
+    imported = run_cli("import", "seed-sqlite", "-C", tmp_path / "fresh", database)
+    assert imported.exit_code == 0 and "HEAD is on alice/alice_brain" in imported.stderr
+    log = run_cli("log", "--oneline", "-C", tmp_path / "fresh")
+    assert log.exit_code == 0 and "Import session alice_brain" in log.output
+    # a repository with history keeps its HEAD where it was
+    with Repository.init(tmp_path / "used") as repo:
+        repo.commit({"m": {"a": 1}}, "mine")
+    assert run_cli("import", "seed-sqlite", "-C", tmp_path / "used", database).exit_code == 0
+    with Repository.open(tmp_path / "used") as repo:
+        assert repo.current_branch == "main" and repo.log()[0].summary == "mine"
