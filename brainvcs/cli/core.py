@@ -38,10 +38,11 @@ def init(directory: str, default_branch: str, as_json: bool) -> None:
 @click.option("--branch", default=None, help="Branch to commit to (default: the current branch).")
 @click.option("--author", default=None, help="Author as 'Name <email>' (default: git config or GIT_AUTHOR_*).")
 @click.option("--allow-empty", is_flag=True, help="Create a commit even if the state did not change.")
+@click.option("--allow-remove", is_flag=True, help="Commit even if STATE lacks modules the branch tip has (they go).")
 @json_option
 @with_repo
 def commit(repo: Repository, state_path: str | None, message: str, reference: bool, branch: str | None,
-           author: str | None, allow_empty: bool, as_json: bool) -> None:
+           author: str | None, allow_empty: bool, allow_remove: bool, as_json: bool) -> None:
     """Snapshot STATE (a JSON file of modules, or a directory of <module>.json files) as a new commit.
 
     A state that cannot be stored exactly (NaN, infinities, non-string keys,
@@ -59,7 +60,8 @@ def commit(repo: Repository, state_path: str | None, message: str, reference: bo
     else:
         assert state_path is not None
         state = statefile.read_state(state_path)
-    result = repo.commit(state, message, author=author, branch=branch, allow_empty=allow_empty)
+    result = repo.commit(state, message, author=author, branch=branch, allow_empty=allow_empty,
+                         allow_remove=allow_remove)
     if as_json:
         emit_json(result.to_json())
         return
@@ -73,6 +75,8 @@ def commit(repo: Repository, state_path: str | None, message: str, reference: bo
     click.echo(f"[{short_ref}{root} {result.commit.id[:7]}] {result.commit.summary}")
     click.echo(f" {result.written.objects} new objects, {result.written.bytes} bytes; "
                f"fingerprint {result.fingerprint[:16]}")
+    if result.removed_modules:
+        click.echo(f" removed module(s): {', '.join(result.removed_modules)}")
 
 
 @click.command()

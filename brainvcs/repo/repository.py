@@ -203,7 +203,7 @@ class Repository(Branches):
                branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
                expected_head: Any = _UNSET, trailers: Mapping[str, str] | None = None,
                timestamp: int | None = None, summary: str | None = None,
-               changed: Iterable[str | tuple[str, ...]] | None = None) -> CommitResult:
+               changed: Iterable[str | tuple[str, ...]] | None = None, allow_remove: bool = True) -> CommitResult:
         """Snapshot ``state`` as a new commit on ``branch`` (default: the current branch).
 
         Refused with InvalidStateError (naming the path) if the state cannot be
@@ -218,6 +218,10 @@ class Repository(Branches):
         branch; only they are re-encoded (see :mod:`brainvcs.snapshot.incremental`). It
         is a promise: a difference outside them would not be recorded. Without
         a matching previous commit in this process it is ignored.
+
+        A state that lacks modules the branch tip has removes them; the result
+        lists them (``removed_modules``), and ``allow_remove=False`` (the CLI's
+        default) refuses such a commit instead, naming them.
         """
         if not message.strip():
             raise UsageError("empty commit message", "pass -m MESSAGE")
@@ -241,6 +245,17 @@ class Repository(Branches):
                 parent_ids = [expected] if expected else []
             else:
                 parent_ids = [self.resolve(p) for p in parents]
+            removed: tuple[str, ...] = ()
+            if expected is not None and parents is None:
+                try:
+                    had = set(self.manifest(expected)["modules"])
+                except BrainVCSError:  # a tip that holds no readable snapshot has no modules to lose
+                    had = set()
+                removed = tuple(sorted(had - set(snapshot.manifest["modules"])))
+                if removed and not allow_remove:
+                    raise UsageError(f"the state lacks module(s) {', '.join(removed)} that {ref} has; "
+                                     "committing it would remove them", "pass --allow-remove if that is meant, "
+                                     "or add the missing modules to the state")
             tree_id = tx.add_tree(snapshot.tree)
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
@@ -256,7 +271,7 @@ class Repository(Branches):
         assert tx.written is not None
         # Kept for the next commit's `changed=`: its unchanged directories are shared, not rebuilt.
         self._last_snapshot = (ref, oid(commit.id), snapshot)
-        return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True)
+        return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True, removed)
 
     def _branch_ref(self, branch: str | None) -> str:
         if branch is None:

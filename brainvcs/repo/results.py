@@ -19,12 +19,15 @@ class CommitResult:
     fingerprint: Blake3Digest
     written: WriteStats
     changed: bool
+    #: Modules the branch tip had and this state does not (the commit removed them).
+    removed_modules: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict."""
         return {
             "commit": self.commit.to_json() if self.commit else None, "ref": self.ref,
             "fingerprint": self.fingerprint, "changed": self.changed,
+            "removed_modules": list(self.removed_modules),
             "written": {"objects": self.written.objects, "bytes": self.written.bytes,
                         "blobs": self.written.blobs, "trees": self.written.trees},
         }

@@ -448,3 +448,21 @@ def test_log_graph_draws_branches_and_merges(tmp_path: Path) -> None:
              result.output.splitlines()]
     assert shape == ["*", "|\\", "* |", "| *", "| *", "* |", "|/", "*"], result.output
     assert result.output.splitlines()[-1].endswith(" base")
+
+
+def test_a_commit_that_drops_modules_says_so_or_is_refused(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(), "whole")
+    partial = tmp_path / "partial.json"
+    partial.write_text(json.dumps({"language_module": sample_state()["language_module"]}))
+    refused = run_cli("commit", "-m", "partial", partial, "-C", tmp_path / "brain")
+    assert refused.exit_code == 2
+    assert "lacks module(s) cognitive_metrics, memory_module" in refused.stderr and "--allow-remove" in refused.stderr
+    allowed = run_cli("commit", "-m", "partial", partial, "--allow-remove", "-C", tmp_path / "brain")
+    assert allowed.exit_code == 0 and "removed module(s): cognitive_metrics, memory_module" in allowed.output
+    with Repository.open(tmp_path / "brain") as repo:
+        assert sorted(repo.checkout()) == ["language_module"]
+        # the API removes by default and says which
+        result = repo.commit({"language_module": {"x": 1}, "other": 1}, "api")
+        assert result.removed_modules == ()
+        assert repo.commit({"other": 2}, "api drop").removed_modules == ("language_module",)
