@@ -32,11 +32,17 @@ def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tu
     and A...B also work. Maps show keys added and removed, integers their deltas,
     floats how many moved and by how much, lists what was appended and what
     rolled off, tensors the size of the change. A...B compares B with the
-    merge base of A and B (what B learned since they parted). --json prints
+    merge base of A and B (what B learned since they parted). FILE (a state
+    file) in place of B, or alone, compares it with A or HEAD. --json prints
     the stable schema described in docs/diff.md (items cut to --limit).
     """
-    old, new = diffapi.split_range(a, b, repo)
-    result = diffapi.diff(repo, old, new, modules=list(modules) or None, path=path, tolerance=tolerance)
+    if diffapi.is_state_file(b) or (b is None and diffapi.is_state_file(a)):
+        rev, file = (a, b) if b is not None else (None, a)
+        assert file is not None
+        result = diffapi.diff_file(repo, rev, file, modules=list(modules) or None, path=path, tolerance=tolerance)
+    else:
+        old, new = diffapi.split_range(a, b, repo)
+        result = diffapi.diff(repo, old, new, modules=list(modules) or None, path=path, tolerance=tolerance)
     if as_json:
         emit_json(to_json(result, limit=limit or None))
         return

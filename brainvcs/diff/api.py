@@ -7,11 +7,13 @@ revisions to snapshots and installs the git diff driver in a C-git clone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from pathlib import Path
 
 from . import BrainDiff, Endpoint, brain_summary, diff_snapshots
 from . import gitdriver
 from ..errors import UsageError
+from ..snapshot import layout, statefile
 from ..merge.gitdriver import install_merge_driver
 from ..repo import Repository
 from ..storage.objects import GitTreeReader, ObjectId
@@ -67,6 +69,27 @@ def diff(repo: Repository, a: str | None = None, b: str = "HEAD", *, modules: li
     result.old = Endpoint(old_rev, old_id) if old_id is not None else None
     result.new = Endpoint(b, new_id)
     return result
+
+
+def diff_file(repo: Repository, rev: str | None, file: str | os.PathLike[str], *, modules: list[str] | None = None,
+              path: str | None = None, tolerance: float = 0.0) -> BrainDiff:
+    """What a state file holds beyond revision ``rev`` (default HEAD): ``diff REV FILE`` / ``diff FILE``."""
+    rev = rev or "HEAD"
+    old_id = repo.resolve(rev)
+    snapshot = layout.build(statefile.read_state(file))
+    result = diff_snapshots(_reader(repo, old_id), layout.MemoryTreeReader(snapshot.tree), modules=modules, path=path,
+                            tolerance=tolerance)
+    result.old = Endpoint(rev, old_id)
+    result.new = Endpoint(os.fspath(file))
+    return result
+
+
+def is_state_file(arg: str | None) -> bool:
+    """Whether a ``diff`` argument names a state file (an existing file or directory) rather than a revision.
+
+    An existing path wins (``../state.json`` is a file, not the range ``.``..``/state.json``).
+    """
+    return arg is not None and os.path.exists(arg)
 
 
 def summarize(repo: Repository, rev: str = "HEAD") -> str:

@@ -157,3 +157,21 @@ def test_git_setup_installs_the_driver_once(tmp_path: Path, brain: Path) -> None
     assert "command = brainvcs git-diff-driver" in config
     assert "textconv = brainvcs git-textconv" in config
     assert "version = 1" in config  # the rest of the config is kept
+
+
+def test_diff_a_state_file_against_a_revision_or_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import sample_state
+
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "one")
+        repo.commit(sample_state(1), "two")
+    saved = tmp_path / "s.json"
+    saved.write_text(json.dumps(sample_state(2)))
+    monkeypatch.chdir(tmp_path / "brain")
+    relative = run_cli("diff", "../s.json")  # '..' in a path is no range: it said "unknown revision '/s.json'"
+    assert relative.exit_code == 0 and relative.output.startswith("diff HEAD (")
+    head_rel = run_cli("diff", str(saved), "-C", tmp_path / "brain")
+    assert head_rel.exit_code == 0 and head_rel.output.startswith(f"diff HEAD (")
+    assert f"→ {saved}" in head_rel.output.splitlines()[0] and "step 1 → 2" in head_rel.output
+    against_rev = run_cli("diff", "HEAD~1", str(saved), "--json", "-C", tmp_path / "brain")
+    assert json.loads(against_rev.output)["summary"].startswith("step 0 → 2")
