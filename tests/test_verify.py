@@ -340,3 +340,26 @@ def test_a_bit_flip_inside_a_pack(packed: tuple[Path, str], tmp_path: Path, frac
             assert isinstance(exc, CorruptObjectError)
         else:
             assert state == brain_state()  # never a different brain
+
+
+def test_verify_checks_each_commit_of_a_blob_under_the_digest_that_commit_records(tmp_path: Path) -> None:
+    """A hand-edited commit (a module changed, digests not) below a resealed one: 'verified N' covers both.
+
+    The blob of the edited module is the same object in both commits; verify used to trust it in the
+    older commit once it had checked it in the newer one, under the newer one's (correct) digest.
+    """
+    from brainvcs.snapshot import canonical
+    from tests.test_hostile import hostile_snapshot
+
+    edited = {"m": {"w": 2}, "n": 1}
+    path = hostile_snapshot(tmp_path / "repo", {"m": {"w": 1}, "n": 1},
+                            lambda tree: tree.entries.__setitem__("m.json", canonical.encode(edited["m"])),
+                            sealed=False)
+    with Repository.open(path) as repo:
+        hand_edited = repo.head()
+        repo.commit({**edited, "n": 2}, "resealed, then learned more")  # holds the same m.json blob, sealed
+        report = repo.verify()
+        assert report.commits == 2 and not report.ok
+        assert any(f"commit {hand_edited[:12]}" in p and "m.json: BLAKE3 digest mismatch" in p
+                   for p in report.problems), report.problems
+        assert not repo.verify("main~1").ok

@@ -88,10 +88,11 @@ def commit(repo: Repository, state_path: str | None, message: str, reference: bo
 @click.option("--learned", metavar="WORD", default=None,
               help="Show only the commit where WORD first appeared in language_module.word_frequency.")
 @click.option("--stat", is_flag=True, help="After each commit, what it changed against its first parent.")
+@click.option("--patch", "-p", is_flag=True, help="After each commit, its whole learning diff against its first parent.")
 @json_option
 @with_repo
 def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_parent: bool, graph: bool,
-        learned: str | None, stat: bool, as_json: bool) -> None:
+        learned: str | None, stat: bool, patch: bool, as_json: bool) -> None:
     """Show the commit history reachable from REV (default HEAD), newest first."""
     if learned is not None:
         from ..query import DEFAULT_LEARNED_MAP, first_learned
@@ -103,7 +104,8 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
     else:
         commits = repo.log(rev, max_count=max_count, first_parent=first_parent)
     if as_json:
-        emit_json([dict(c.to_json(), diff=commit_diff_json(repo, c.id)) if stat else c.to_json() for c in commits])
+        emit_json([dict(c.to_json(), diff=commit_diff_json(repo, c.id)) if stat or patch else c.to_json()
+                   for c in commits])
         return
     labels = decorations(repo)
     if graph:
@@ -117,8 +119,8 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
         return
     for info in commits:
         print_commit(info, labels.get(info.id), oneline=oneline)
-        if stat:
-            print_commit_diff(repo, info.id, stat=True)
+        if stat or patch:
+            print_commit_diff(repo, info.id, stat=not patch)
 
 
 @click.command()

@@ -466,3 +466,13 @@ def test_a_commit_that_drops_modules_says_so_or_is_refused(tmp_path: Path) -> No
         result = repo.commit({"language_module": {"x": 1}, "other": 1}, "api")
         assert result.removed_modules == ()
         assert repo.commit({"other": 2}, "api drop").removed_modules == ("language_module",)
+
+
+def test_log_p_shows_each_commits_learning_diff(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "one")
+        repo.commit(sample_state(1), "two")
+    result = run_cli("log", "-p", "-C", tmp_path / "brain")
+    assert result.exit_code == 0
+    assert result.output.count("\ndiff ") == 2 and "summary: step 0 → 1" in result.output
+    assert "hello: 3 → 4 (+1)" in result.output  # the items, not only the --stat line
