@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import click
+
+from ..errors import UsageError
 import orjson
 
 from .. import query
@@ -62,6 +64,8 @@ def stats(repo: Repository, rev_range: str, plot_path: str | None, as_json: bool
     One row per commit, oldest first; "-" where the brain has no such part.
     """
     rows = query.stats(repo, rev_range)
+    if rows and not query.measured(rows) and not as_json:
+        raise UsageError(query.NOTHING_MEASURED, query.NOTHING_MEASURED_HINT)
     if plot_path is not None:
         query.plot_stats(rows, plot_path)
     if as_json:

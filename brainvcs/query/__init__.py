@@ -21,9 +21,10 @@ from __future__ import annotations
 from ..snapshot.paths import format_path, parse_path
 from .history import (DEFAULT_LEARNED_MAP, HistoryPoint, commits_in_range, first_learned, history, to_jsonable,
                       value_at)
-from .stats import STATS_COLUMNS, StatsRow, plot_stats, stats
+from .stats import NOTHING_MEASURED, NOTHING_MEASURED_HINT, STATS_COLUMNS, StatsRow, measured, plot_stats, stats
 
 __all__ = [
     "DEFAULT_LEARNED_MAP", "STATS_COLUMNS", "HistoryPoint", "StatsRow", "commits_in_range", "first_learned",
-    "format_path", "history", "parse_path", "plot_stats", "stats", "to_jsonable", "value_at",
+    "NOTHING_MEASURED", "NOTHING_MEASURED_HINT", "format_path", "history", "measured", "parse_path", "plot_stats",
+    "stats", "to_jsonable", "value_at",
 ]

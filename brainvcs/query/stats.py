@@ -116,6 +116,17 @@ def stats(repo: Repository, rev_range: str = "HEAD") -> list[StatsRow]:
     return rows
 
 
+#: What stats says when a brain has none of the parts it measures.
+NOTHING_MEASURED = ("this brain has none of the parts stats measures (a vocabulary, word frequencies, "
+                    "neuron connections, working/episodic/response memory, a brain history)")
+NOTHING_MEASURED_HINT = "follow any value over time with `brainvcs history PATH` (e.g. history cognitive_metrics.step)"
+
+
+def measured(rows: Sequence[StatsRow]) -> list[str]:
+    """The measures (of :data:`STATS_COLUMNS`) that at least one row has."""
+    return [column for column in STATS_COLUMNS if any(getattr(row, column) is not None for row in rows)]
+
+
 def plot_stats(rows: Sequence[StatsRow], path: str) -> None:
     """Draw the learning curves of ``rows`` as a PNG at ``path`` (needs matplotlib: ``brainvcs[plot]``)."""
     try:
@@ -126,6 +137,8 @@ def plot_stats(rows: Sequence[StatsRow], path: str) -> None:
                          "pip install 'brainvcs[plot]'") from None
     if not rows:
         raise UsageError("no commits to plot")
+    if not measured(rows):
+        raise UsageError(NOTHING_MEASURED, NOTHING_MEASURED_HINT)
     # A bare Figure on the Agg canvas: no GUI backend, no global pyplot state.
     figure = Figure(figsize=(10, 7), dpi=100)
     FigureCanvasAgg(figure)

@@ -103,3 +103,14 @@ def test_history_of_a_path_that_never_existed_says_so(tmp_path: Path) -> None:
     # a path that exists in some commits still lists every commit, absent ones marked
     ok = run_cli("history", "memory_module.working_memory[1]", "-C", tmp_path / "brain")
     assert ok.exit_code == 0 and "(absent)" in ok.output
+
+
+def test_stats_on_a_brain_it_cannot_measure_says_so(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit({"cortex": {"layers": [1, 2]}}, "one")
+    for args in (["stats"], ["stats", "--plot", tmp_path / "curves.png"]):
+        result = run_cli(*args, "-C", tmp_path / "brain")
+        assert result.exit_code == 2, result.output
+        assert "none of the parts stats measures" in result.stderr and "brainvcs history PATH" in result.stderr
+    assert not (tmp_path / "curves.png").exists()
+    assert json.loads(run_cli("stats", "--json", "-C", tmp_path / "brain").output)[0]["vocabulary_size"] is None
