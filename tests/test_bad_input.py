@@ -258,7 +258,7 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_pack(brain: Path, tm
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
         resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
         from brainvcs.cli import main
-        main(["commit", "-C", {str(brain)!r}, "-m", "too big", {str(state)!r}])
+        main(["commit", "-C", {str(brain)!r}, "-m", "too big", "--allow-remove", {str(state)!r}])
     """)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_child_env(),
                           timeout=300)

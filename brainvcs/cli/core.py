@@ -185,14 +185,32 @@ def _checkout_options(func: Any) -> Any:
 
 @click.command()
 @_checkout_options
+@click.argument("paths", nargs=-1, metavar="[-- PATH...]")
 @with_repo
 def checkout(repo: Repository, rev: str, output: str | None, modules: tuple[str, ...], split: bool,
-             as_json: bool, force: bool) -> None:
+             as_json: bool, force: bool, paths: tuple[str, ...]) -> None:
     """Write the state stored at REV as JSON (every digest verified on the way).
 
     The output is a state file that `brainvcs commit` accepts back. HEAD does
-    not move: use `brainvcs switch` to change branches.
+    not move: use `brainvcs switch` to change branches. With `-o FILE --
+    PATH...`, only those paths of FILE are set to their values at REV, as
+    `git restore --source REV` does; the rest of FILE stays.
     """
+    if paths:
+        if output is None:
+            raise UsageError("restoring paths needs the state file to restore them into: -o FILE",
+                             f"options go before --: brainvcs checkout {rev} -o state.json -- PATH...")
+        from ..restore import restore
+
+        result = restore(repo, rev, list(paths), output)
+        if as_json:
+            emit_json(result.to_json())
+            return
+        for path in result.restored:
+            click.echo(f"restored {path} from {rev} into {output}")
+        for path in result.removed:
+            click.echo(f"removed {path} from {output} (absent in {rev})")
+        return
     _write_out(repo, rev, output, modules, split, as_json, force)
 
 

@@ -476,3 +476,24 @@ def test_log_p_shows_each_commits_learning_diff(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.output.count("\ndiff ") == 2 and "summary: step 0 → 1" in result.output
     assert "hello: 3 → 4 (+1)" in result.output  # the items, not only the --stat line
+
+
+def test_checkout_rev_paths_restores_them_into_a_state_file(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(sample_state(0), "one")
+        repo.commit(sample_state(1), "two")
+    state = tmp_path / "state.json"
+    working = sample_state(5)
+    working["language_module"]["word_frequency"]["fresh"] = 1
+    state.write_text(json.dumps(working))
+    result = run_cli("checkout", "HEAD~1", "-o", state, "-C", tmp_path / "brain", "--",
+                     "language_module.word_frequency.hello", "language_module.word_frequency.fresh")
+    assert result.exit_code == 0, result.output
+    assert "restored language_module.word_frequency.hello from HEAD~1" in result.output
+    assert "removed language_module.word_frequency.fresh" in result.output
+    restored = json.loads(state.read_text())
+    assert restored["language_module"]["word_frequency"]["hello"] == 3  # HEAD~1's value
+    assert "fresh" not in restored["language_module"]["word_frequency"]
+    assert restored["cognitive_metrics"]["step"] == 5  # the rest of the file is untouched
+    bare = run_cli("checkout", "HEAD", "-C", tmp_path / "brain", "--", "memory_module")
+    assert bare.exit_code == 2 and "-o FILE" in bare.stderr
