@@ -74,7 +74,7 @@ def open_client(url: RemoteURL, *, credential: Credential | None = None, config:
     if url.kind == "local":
         if not Path(url.path).exists():
             raise RemoteError(f"repository {url.redacted()} does not exist",
-                              "check the path, or create it with `brainvcs init --bare`-style `brainvcs init DIR`")
+                              "check the path, or create it with `brainvcs init DIR`")
         return LocalGitClient(), url.path
     if url.kind == "http":
         base = url.without_userinfo()

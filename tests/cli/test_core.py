@@ -497,3 +497,29 @@ def test_checkout_rev_paths_restores_them_into_a_state_file(tmp_path: Path) -> N
     assert restored["cognitive_metrics"]["step"] == 5  # the rest of the file is untouched
     bare = run_cli("checkout", "HEAD", "-C", tmp_path / "brain", "--", "memory_module")
     assert bare.exit_code == 2 and "-o FILE" in bare.stderr
+
+
+def test_every_command_a_message_names_exists() -> None:
+    """A hint that names `brainvcs VERB --option` names a real verb and option (`init .` once said `brainvcs open`)."""
+    import re as regex
+
+    source = Path(__file__).resolve().parents[2] / "brainvcs"
+    named: set[tuple[str, ...]] = set()
+    for file in source.rglob("*.py"):
+        for match in regex.finditer(r"`brainvcs ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)?)((?: --?[a-z][a-z-]*)*)",
+                                    file.read_text(encoding="utf-8")):
+            words = match.group(1).split()
+            options = tuple(match.group(2).split())
+            named.add((*words, *options))
+    assert len(named) > 20
+    for entry in sorted(named):
+        words = [w for w in entry if not w.startswith("-")]
+        options = [w for w in entry if w.startswith("-")]
+        command: click.Command = main
+        for word in words:
+            if isinstance(command, click.Group) and word in command.commands:
+                command = command.commands[word]
+        assert command is not main, f"`brainvcs {' '.join(entry)}` names no command"
+        known = {opt for param in command.params for opt in getattr(param, "opts", []) + getattr(param, "secondary_opts", [])}
+        for option in options:
+            assert option in known | {"--help"}, f"`brainvcs {' '.join(entry)}`: {option} is no option of it"
