@@ -89,7 +89,7 @@ def child_main(repo_path: str, seed: int) -> None:
     """Learn forever under an Autosaver, printing READY and then ACK <id> after each save."""
     from brainvcs.autosave import Autosaver
     from brainvcs.brains import ReferenceBrain, bundled_texts
-    from brainvcs.brains.reference import split_inputs
+    from brainvcs.brains.language import split_inputs
 
     with Repository.open(repo_path) as repo:
         with repo.writing():  # taking the lock clears what a killed holder left

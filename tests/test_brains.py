@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from brainvcs.brains import (SIZES, LearnReport, ReferenceBrain, bundled_texts, change_fraction, learning_step,
                              synthetic_state)
-from brainvcs.brains.reference import MODULES, word_pattern
+from brainvcs.brains.language import MODULES, word_pattern
 from brainvcs.brains.synthetic import synthetic_word
 from brainvcs.errors import InvalidStateError, UsageError
 

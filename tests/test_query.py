@@ -12,7 +12,7 @@ import pytest
 
 from brainvcs import Repository
 from brainvcs.brains import ReferenceBrain, bundled_texts, learning_step, synthetic_state
-from brainvcs.brains.reference import split_inputs
+from brainvcs.brains.language import split_inputs
 from brainvcs.errors import PathNotFoundError, RevisionNotFoundError, UsageError
 from brainvcs.query import (STATS_COLUMNS, HistoryPoint, commits_in_range, first_learned, format_path, history,
                             parse_path, plot_stats, stats)

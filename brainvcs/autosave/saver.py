@@ -21,72 +21,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import BrainVCSError, UsageError
 from ..repo import Repository
-from ..storage.commits import CommitInfo
-from ..snapshot.tensors import is_array
+from .capture import Capture, SaveResult, Waiter, copy_state, state_getter
 from .target import AutosaveTarget
 
 log = logging.getLogger("brainvcs.autosave")
 
 #: Longest wait between retries of a failing save.
 MAX_RETRY_DELAY = 60.0
-
-
-def copy_state(value: Any) -> Any:
-    """A deep copy of a state (dicts, lists, tuples and arrays are new; scalars are shared)."""
-    if isinstance(value, dict):
-        return {key: copy_state(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_state(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(copy_state(item) for item in value)
-    if is_array(value):
-        return value.copy()
-    return value
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    """One autosave commit that landed (the call returned: it is durable)."""
-
-    seq: int
-    commit: CommitInfo
-    branch: str
-    changes: int
-    reason: str
-    seconds: float
-
-    def to_json(self) -> dict[str, Any]:
-        """A stable JSON-ready dict."""
-        return {"seq": self.seq, "commit": self.commit.to_json(), "branch": self.branch,
-                "changes": self.changes, "reason": self.reason, "seconds": self.seconds}
-
-
-@dataclass
-class _Waiter:
-    """Lets a caller wait for the save of one capture."""
-
-    done: threading.Event = field(default_factory=threading.Event)
-    result: SaveResult | None = None
-    error: BaseException | None = None
-
-    def finish(self, result: SaveResult | None = None, error: BaseException | None = None) -> None:
-        self.result, self.error = result, error
-        self.done.set()
-
-
-@dataclass
-class _Capture:
-    state: Mapping[str, Any]
-    changes: int
-    reason: str
-    waiters: list[_Waiter]
-    seconds: float = 0.0  # spent reading (and copying) the state
 
 
 class Autosaver:
@@ -127,7 +73,7 @@ class Autosaver:
             raise UsageError(f"every_changes must be at least 1, not {every_changes}")
         if not message.strip():
             raise UsageError("empty autosave message")
-        self._get_state = _state_getter(brain, get_state)
+        self._get_state = state_getter(brain, get_state)
         self.every_seconds = every_seconds
         self.every_changes = every_changes
         self.message = message
@@ -153,8 +99,8 @@ class Autosaver:
         self.target = AutosaveTarget(current, on_branch=on_branch)
         self._cond = threading.Condition()
         self._changes = 0
-        self._pending: _Capture | None = None
-        self._inflight: _Capture | None = None
+        self._pending: Capture | None = None
+        self._inflight: Capture | None = None
         self._last_capture = time.monotonic()
         self._hold_until = 0.0
         self._failures = 0
@@ -215,13 +161,13 @@ class Autosaver:
         atexit.unregister(self._at_exit)
         waiter = None
         if save and self.pending_changes:
-            waiter = _Waiter()
+            waiter = Waiter()
             self._capture("stop", waiter)
         with self._cond:
             if waiter is None:  # nothing new: report the outcome of the save still under way, if any
                 last = self._pending or self._inflight
                 if last is not None:
-                    waiter = _Waiter()
+                    waiter = Waiter()
                     last.waiters.append(waiter)
             self._stopping = True
             self._cond.notify_all()
@@ -277,7 +223,7 @@ class Autosaver:
 
     def save_now(self, timeout: float | None = None) -> SaveResult | None:
         """Capture the state now and wait for its save; None if it equals the last save."""
-        waiter = _Waiter()
+        waiter = Waiter()
         if not self.running or self._stopping:
             repo = self._open()
             try:
@@ -337,7 +283,7 @@ class Autosaver:
                 delattr(obj, name)
 
     # Capturing (any thread) -------------------------------------------------------
-    def _take(self, reason: str, waiters: list[_Waiter], *, locked: bool = False) -> _Capture:
+    def _take(self, reason: str, waiters: list[Waiter], *, locked: bool = False) -> Capture:
         """Read the brain under the lock (``locked``: the caller holds it); changes are counted first."""
         started = time.monotonic()
         with self._cond:
@@ -357,9 +303,9 @@ class Autosaver:
             with self._cond:
                 self._changes += changes
             raise
-        return _Capture(state, changes, reason, waiters, time.monotonic() - started)
+        return Capture(state, changes, reason, waiters, time.monotonic() - started)
 
-    def _capture(self, reason: str, waiter: _Waiter | None = None, *, locked: bool = False) -> None:
+    def _capture(self, reason: str, waiter: Waiter | None = None, *, locked: bool = False) -> None:
         waiters = [waiter] if waiter else []
         try:
             capture = self._take(reason, waiters, locked=locked)
@@ -409,7 +355,7 @@ class Autosaver:
             if repo is not None:
                 self._release(repo)
 
-    def _next(self) -> _Capture | None:
+    def _next(self) -> Capture | None:
         """Wait for a capture to save (taking one when the interval is due); None when stopping."""
         while True:
             with self._cond:
@@ -450,7 +396,7 @@ class Autosaver:
                 return False
         return True
 
-    def _failed(self, capture: _Capture, exc: BaseException) -> None:
+    def _failed(self, capture: Capture, exc: BaseException) -> None:
         with self._cond:
             self._changes += capture.changes  # still unsaved: the next capture covers them
             self._failures += 1
@@ -459,7 +405,7 @@ class Autosaver:
         self._report(exc)
         self._finish(capture, error=exc)
 
-    def _finish(self, capture: _Capture, result: SaveResult | None = None,
+    def _finish(self, capture: Capture, result: SaveResult | None = None,
                 error: BaseException | None = None) -> None:
         # Under the condition, so stop() never attaches a waiter to a capture already finished.
         with self._cond:
@@ -469,7 +415,7 @@ class Autosaver:
         for waiter in waiters:
             waiter.finish(result, error)
 
-    def _save(self, repo: Repository, capture: _Capture) -> bool:
+    def _save(self, repo: Repository, capture: Capture) -> bool:
         """Commit one capture; False if it failed (reported, and its changes counted as unsaved)."""
         started = time.monotonic()
         summary = f"{capture.changes} change(s) since the last autosave ({capture.reason})"
@@ -518,15 +464,3 @@ class Autosaver:
                 self.on_error(exc)
             except Exception:
                 log.exception("autosave on_error callback failed")
-
-
-def _state_getter(brain: Any, get_state: Callable[[], Mapping[str, Any]] | None) -> Callable[[], Mapping[str, Any]]:
-    if get_state is not None:
-        return get_state
-    to_state = getattr(brain, "to_state", None)
-    if callable(to_state):
-        return to_state  # type: ignore[no-any-return]
-    if isinstance(brain, Mapping):
-        return lambda: brain
-    raise UsageError(f"cannot read a state from {type(brain).__name__}",
-                     "pass an object with to_state(), a state dict, or get_state=callable")

@@ -14,7 +14,8 @@ finite float, bool, None) with the modules ``language_module``,
 
 from __future__ import annotations
 
-from brainvcs.brains.reference import LearnReport, ReferenceBrain, bundled_texts
+from brainvcs.brains.language import bundled_texts
+from brainvcs.brains.reference import LearnReport, ReferenceBrain
 from brainvcs.brains.synthetic import SIZES, change_fraction, learning_step, synthetic_state
 
 __all__ = [

@@ -17,40 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any
 
 from brainvcs.errors import InvalidStateError, UsageError
 
-#: A brain state: module name -> JSON-like value (dict, list, str, int, float, bool, None).
-State = dict[str, Any]
+from .language import (CONTEXT_CAP, CONTEXT_WINDOW, CONVERSATION_CAP, EPISODIC_MEMORY_CAP, HISTORY_CAP, RESPONSE_MEMORY_CAP, SPIKE_HISTORY_CAP, WORKING_MEMORY_CAP, State, DIGITS, copy_json, neuron_id, split_inputs, tokenize, word_pattern)
 
-#: The modules every state of this package has, in the seed's order.
-MODULES: tuple[str, ...] = (
-    "language_module",
-    "memory_module",
-    "response_generator",
-    "brain_history",
-    "cognitive_metrics",
-)
-
-# Caps of the rolling windows. They mirror the seed's deque(maxlen=...) fields;
-# rolling at the head is the access pattern brainvcs's list chunking is built for.
-CONTEXT_CAP = 50
-SPIKE_HISTORY_CAP = 20
-WORKING_MEMORY_CAP = 7
-EPISODIC_MEMORY_CAP = 1000
-RESPONSE_MEMORY_CAP = 100
-CONVERSATION_CAP = 10
-HISTORY_CAP = 50
-
-#: How many neighbours on each side of a word count as its context.
-CONTEXT_WINDOW = 3
-
-# Six decimals keep floats exact-looking in JSON and make untouched values stable.
-_DIGITS = 6
 # Dynamics tuned on the bundled texts: a sentence of ~15 words fires ~5% of the
 # neurons, sparse enough that connections keep growing for thousands of inputs
 # instead of saturating into an all-to-all graph (which would make every diff huge).
@@ -67,9 +40,6 @@ _INTENSE = 0.2
 
 _FOREIGN_HINT = "from_state expects a state written by ReferenceBrain.to_state"
 
-_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
-
 _TEMPLATES: tuple[str, ...] = (
     "I'm processing this with focused attention on '{focus}'.",
     "My neural networks are analyzing '{focus}' systematically.",
@@ -78,75 +48,6 @@ _TEMPLATES: tuple[str, ...] = (
 )
 _NOVEL_TEMPLATE = "New to me: {novel}. I'm wiring them in."
 _INTENSE_TEMPLATE = "I'm experiencing intense neural activity around '{focus}' (intensity {intensity:.2f})."
-
-
-def neuron_id(index: int) -> str:
-    """Return the id of the neuron at ``index`` (``lang_neuron_<index>``, as in the seed)."""
-    return f"lang_neuron_{index}"
-
-
-def copy_json(value: Any) -> Any:
-    """Return a deep copy of a JSON-like value (dicts and lists are new, scalars shared)."""
-    # Much faster than copy.deepcopy, and scalars are immutable so sharing them is safe.
-    if isinstance(value, dict):
-        return {key: copy_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_json(item) for item in value]
-    return value
-
-
-def tokenize(text: str) -> list[str]:
-    """Split ``text`` into lowercase words (letters and digits, inner apostrophes kept)."""
-    return _WORD_RE.findall(text.lower())
-
-
-def split_inputs(text: str) -> list[str]:
-    """Split ``text`` into inputs: one per sentence of each non-blank line."""
-    inputs: list[str] = []
-    for line in text.splitlines():
-        for part in _SENTENCE_END_RE.split(line.strip()):
-            if part:
-                inputs.append(part)
-    return inputs
-
-
-def word_pattern(word: str, n_neurons: int) -> dict[str, bool]:
-    """Return which of ``n_neurons`` neurons ``word`` reaches and which of them it activates.
-
-    Derived from SHA-256 of the word alone, so a word has the same pattern in
-    every process and every brain with the same number of neurons.
-    """
-    block = hashlib.sha256(word.encode("utf-8")).digest()
-    size = min(n_neurons, 5 + block[0] % 11)  # 5..15 neurons, like the seed's patterns
-    chosen: list[int] = []
-    seen: set[int] = set()
-    pos = 1
-    while len(chosen) < size:
-        if pos + 2 > len(block):
-            block = hashlib.sha256(block).digest()
-            pos = 0
-        index = int.from_bytes(block[pos : pos + 2], "big") % n_neurons
-        pos += 2
-        if index not in seen:
-            seen.add(index)
-            chosen.append(index)
-    chosen.sort()
-    # Activity bits come from a separate digest so they do not bias which neurons are chosen.
-    bits = hashlib.sha256(b"active:" + word.encode("utf-8")).digest()
-    pattern = {neuron_id(index): bool(bits[k] & 1) for k, index in enumerate(chosen)}
-    if not any(pattern.values()):
-        pattern[neuron_id(chosen[0])] = True
-    return pattern
-
-
-def bundled_texts() -> dict[str, str]:
-    """Return the bundled training texts, name (file stem) -> text, sorted by name."""
-    folder = resources.files("brainvcs.brains").joinpath("texts")
-    texts: dict[str, str] = {}
-    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".txt") and entry.is_file():
-            texts[entry.name[: -len(".txt")]] = entry.read_text(encoding="utf-8")
-    return texts
 
 
 @dataclass
@@ -217,10 +118,10 @@ class ReferenceBrain:
         rng = random.Random(seed)
         neurons = {
             neuron_id(index): {
-                "threshold": round(0.6 + 0.2 * rng.random(), _DIGITS),
+                "threshold": round(0.6 + 0.2 * rng.random(), DIGITS),
                 "membrane_potential": 0.0,
                 "connections": {},
-                "learning_rate": round(0.04 + 0.02 * rng.random(), _DIGITS),
+                "learning_rate": round(0.04 + 0.02 * rng.random(), DIGITS),
                 "spike_history": [],
             }
             for index in range(n_neurons)
@@ -337,14 +238,14 @@ class ReferenceBrain:
         report.spikes += len(spiked)
         self._hebbian(spiked, strengthened)
         # Share of the stimulated neurons that fired (capped: synaptic spikes can exceed it).
-        intensity = round(min(1.0, len(spiked) / len(stimulated)), _DIGITS) if stimulated else 0.0
+        intensity = round(min(1.0, len(spiked) / len(stimulated)), DIGITS) if stimulated else 0.0
 
         report.memories_added += self._remember(content, step, spiked, intensity, len(novel))
         focus = self._attend(tokens, intensity)
         load = round(
             0.6 * self._metrics["cognitive_load"]
             + 0.4 * min(1.0, 0.5 * min(1.0, len(tokens) / 20) + 0.5 * intensity),
-            _DIGITS,
+            DIGITS,
         )
         self._metrics["cognitive_load"] = load
         self._respond(content, step, focus, novel, len(set(tokens)), intensity)
@@ -399,14 +300,14 @@ class ReferenceBrain:
             potential[i] = 0.0
         fired.update(second)
         for i, neuron in enumerate(neurons):
-            neuron["membrane_potential"] = round(potential[i], _DIGITS)
+            neuron["membrane_potential"] = round(potential[i], DIGITS)
             threshold = neuron["threshold"]
             if i in fired:
                 # Homeostasis: a neuron that fires becomes a little harder to fire.
-                neuron["threshold"] = round(min(_MAX_THRESHOLD, threshold + _THRESHOLD_STEP), _DIGITS)
+                neuron["threshold"] = round(min(_MAX_THRESHOLD, threshold + _THRESHOLD_STEP), DIGITS)
                 _push(neuron["spike_history"], step, SPIKE_HISTORY_CAP)
             elif threshold > _BASE_THRESHOLD:
-                neuron["threshold"] = round(threshold + (_BASE_THRESHOLD - threshold) * _THRESHOLD_RECOVERY, _DIGITS)
+                neuron["threshold"] = round(threshold + (_BASE_THRESHOLD - threshold) * _THRESHOLD_RECOVERY, DIGITS)
         stimulated = [i for i in range(count) if current[i] > 0.0]
         return stimulated, sorted(fired)
 
@@ -421,7 +322,7 @@ class ReferenceBrain:
                     continue
                 target = self._ids[b]
                 old = connections.get(target, 0.0)
-                new = round(old + rate * (1.0 - old), _DIGITS)
+                new = round(old + rate * (1.0 - old), DIGITS)
                 if new > old:
                     connections[target] = new
                     strengthened.add((a, b))
@@ -458,7 +359,7 @@ class ReferenceBrain:
         attention["focus_duration"] = attention.get("focus_duration", 0) + 1 if same else 1
         attention["primary_focus"] = primary
         attention["secondary_focuses"] = ranked[1:4]
-        attention["focus_strength"] = round(0.5 + 0.5 * intensity, _DIGITS)
+        attention["focus_strength"] = round(0.5 + 0.5 * intensity, DIGITS)
         return primary
 
     def _respond(

@@ -17,8 +17,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from brainvcs.brains.reference import (CONTEXT_CAP, CONVERSATION_CAP, HISTORY_CAP, RESPONSE_MEMORY_CAP,
-                                       SPIKE_HISTORY_CAP, WORKING_MEMORY_CAP, State, copy_json, neuron_id)
+from brainvcs.brains.language import (CONTEXT_CAP, CONVERSATION_CAP, HISTORY_CAP, RESPONSE_MEMORY_CAP,
+                                      SPIKE_HISTORY_CAP, WORKING_MEMORY_CAP, State, copy_json, neuron_id)
 from brainvcs.errors import UsageError
 
 #: Keyword presets for ``synthetic_state``: S is about 1 MB of JSON, M and L are scale tests.
