@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from brainvcs.brains.language import (CONTEXT_CAP, CONVERSATION_CAP, HISTORY_CAP, RESPONSE_MEMORY_CAP,
-                                      SPIKE_HISTORY_CAP, WORKING_MEMORY_CAP, State, copy_json, neuron_id)
+                                      DIGITS, SPIKE_HISTORY_CAP, WORKING_MEMORY_CAP, State, copy_json, neuron_id)
 from brainvcs.errors import UsageError
 
 #: Keyword presets for ``synthetic_state``: S is about 1 MB of JSON, M and L are scale tests.
@@ -28,7 +28,6 @@ SIZES: dict[str, dict[str, int]] = {
     "L": {"words": 1_000_000, "neurons": 50_000, "connections": 50, "memories": 20_000, "context": 10},
 }
 
-_DIGITS = 6
 _PATTERN_SIZE = 5
 _NUDGED_WEIGHTS = 3
 # Two-letter consonant-vowel syllables: their concatenations decode uniquely, so
@@ -86,8 +85,8 @@ def synthetic_state(
     fan_out = min(connections, neurons - 1)
     neuron_table = {
         nid: {
-            "threshold": round(0.5 + 0.5 * rng.random(), _DIGITS),
-            "membrane_potential": round(rng.random(), _DIGITS),
+            "threshold": round(0.5 + 0.5 * rng.random(), DIGITS),
+            "membrane_potential": round(rng.random(), DIGITS),
             "connections": _connections(rng, ids, index, fan_out),
             "learning_rate": 0.05,
             "spike_history": sorted(rng.sample(range(1, max(memories, 3) + 1), 3)),
@@ -115,11 +114,11 @@ def synthetic_state(
         },
         "brain_history": history,
         "cognitive_metrics": {
-            "cognitive_load": round(rng.random(), _DIGITS),
+            "cognitive_load": round(rng.random(), DIGITS),
             "attention_focus": {
                 "primary_focus": pick_word(),
                 "secondary_focuses": [pick_word() for _ in range(3)],
-                "focus_strength": round(rng.random(), _DIGITS),
+                "focus_strength": round(rng.random(), DIGITS),
                 "focus_duration": 1,
             },
             "step": memories,
@@ -220,7 +219,7 @@ def _connections(rng: random.Random, ids: list[str], index: int, fan_out: int) -
     """Return ``fan_out`` weighted connections from neuron ``index`` to other neurons."""
     # Draw from the other neurons only (shifting past ``index``) so none connects to itself.
     targets = rng.sample(range(len(ids) - 1), fan_out)
-    return {ids[t + (t >= index)]: round(rng.random(), _DIGITS) for t in targets}
+    return {ids[t + (t >= index)]: round(rng.random(), DIGITS) for t in targets}
 
 
 def _pick_keys(mapping: dict[str, Any], count: int, rng: random.Random, key_for: Callable[[int], str]) -> list[str]:
@@ -298,8 +297,8 @@ def _nudge_neuron(neurons: dict[str, dict[str, Any]], nid: str, rng: random.Rand
     connections: dict[str, float] = neuron["connections"]
     targets = sorted(connections)  # sorted: the choice must not depend on dict order
     for target in rng.sample(targets, min(_NUDGED_WEIGHTS, len(targets))):
-        connections[target] = round(min(1.0, connections[target] + rng.uniform(0.001, 0.05)), _DIGITS)
-    neuron["membrane_potential"] = round(rng.random(), _DIGITS)
+        connections[target] = round(min(1.0, connections[target] + rng.uniform(0.001, 0.05)), DIGITS)
+    neuron["membrane_potential"] = round(rng.random(), DIGITS)
     spikes: list[int] = neuron["spike_history"]
     spikes.append(step)
     _drop_head(spikes, SPIKE_HISTORY_CAP)
@@ -311,7 +310,7 @@ def _memory(rng: random.Random, step: int, pick_word: Callable[[], str], ids: li
         "step": step,
         "neural_pattern": {
             "active_neurons": sorted({rng.choice(ids) for _ in range(2)}) if ids else [],
-            "intensity": round(rng.random(), _DIGITS),
+            "intensity": round(rng.random(), DIGITS),
             "novel_words": 0,
         },
     }
@@ -321,8 +320,8 @@ def _history(rng: random.Random, step: int, pick_word: Callable[[], str]) -> dic
     return {
         "step": step,
         "input_text": " ".join(pick_word() for _ in range(4)),
-        "neural_intensity": round(rng.random(), _DIGITS),
-        "cognitive_load": round(rng.random(), _DIGITS),
+        "neural_intensity": round(rng.random(), DIGITS),
+        "cognitive_load": round(rng.random(), DIGITS),
     }
 
 
