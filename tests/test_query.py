@@ -259,3 +259,19 @@ def test_plot_without_matplotlib_says_how_to_install(built: tuple[Repository, li
         plot_stats(stats(repo), str(tmp_path / "x.png"))
     assert info.value.hint == "pip install 'brainvcs[plot]'"
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plots_join_each_commit_to_its_parents(repo: Repository) -> None:
+    from brainvcs.query.stats import parent_edges
+
+    repo.commit({"language_module": {"word_frequency": {"a": 1}}}, "base")
+    repo.create_branch("side")
+    repo.commit({"language_module": {"word_frequency": {"a": 2}}}, "main work")
+    repo.commit({"language_module": {"word_frequency": {"a": 1, "b": 1}}}, "side work", branch="side")
+    repo.merge("side")
+    rows = stats(repo)
+    ids = {row.commit.summary: row.commit.id for row in rows}
+    merge = next(summary for summary in ids if summary.startswith("Merge"))
+    assert sorted(parent_edges(rows)) == sorted([
+        (ids["base"], ids["main work"]), (ids["base"], ids["side work"]),
+        (ids["main work"], ids[merge]), (ids["side work"], ids[merge])])

@@ -11,6 +11,7 @@ from ..errors import UsageError
 from ..repo import Repository
 from ..snapshot.paths import parse_path
 from ..storage.commits import CommitInfo
+from ..storage.objects import ObjectId
 from .history import commits_in_range
 from .walker import Walker
 
@@ -127,6 +128,12 @@ def measured(rows: Sequence[StatsRow]) -> list[str]:
     return [column for column in STATS_COLUMNS if any(getattr(row, column) is not None for row in rows)]
 
 
+def parent_edges(rows: Sequence[StatsRow]) -> list[tuple[ObjectId, ObjectId]]:
+    """(parent, child) commit ids of the rows, for every parent that is a row too: the lines a plot draws."""
+    ids = {row.commit.id for row in rows}
+    return [(parent, row.commit.id) for row in rows for parent in row.commit.parents if parent in ids]
+
+
 def plot_stats(rows: Sequence[StatsRow], path: str) -> None:
     """Draw the learning curves of ``rows`` as a PNG at ``path`` (needs matplotlib: ``brainvcs[plot]``)."""
     try:
@@ -149,15 +156,26 @@ def plot_stats(rows: Sequence[StatsRow], path: str) -> None:
         ("Mean connection weight", ["mean_connection_weight"]),
         ("Memory sizes", ["working_memory", "episodic_memory", "response_memory", "brain_history"]),
     ]
+    # Each commit is joined to its parents (not to the row before it): branches are drawn as branches.
+    position = {row.commit.id: x for x, row in zip(xs, rows)}
+    present = set(measured(rows))
+    panels = [(title, [c for c in columns if c in present]) for title, columns in panels if present & set(columns)]
+    grid = (1, len(panels)) if len(panels) <= 2 else (2, 2)  # only what this brain has: no empty axes
     for index, (title, columns) in enumerate(panels, start=1):
-        axes = figure.add_subplot(2, 2, index)
+        axes = figure.add_subplot(*grid, index)
         for column in columns:
             ys = [getattr(row, column) for row in rows]
-            if any(y is not None for y in ys):
-                axes.plot(xs, [float("nan") if y is None else y for y in ys], marker="o", markersize=3,
-                          label=column.replace("_", " "))
+            if all(y is None for y in ys):
+                continue
+            value = {row.commit.id: y for row, y in zip(rows, ys) if y is not None}
+            line = axes.plot([x for x, y in zip(xs, ys) if y is not None], [y for y in ys if y is not None],
+                             marker="o", markersize=3, linestyle="none", label=column.replace("_", " "))[0]
+            for parent, child in parent_edges(rows):
+                if parent in value and child in value:
+                    axes.plot([position[parent], position[child]], [value[parent], value[child]],
+                              color=line.get_color(), linewidth=1)
         axes.set_title(title)
-        axes.set_xlabel("commit (oldest to newest)")
+        axes.set_xlabel("commit (oldest to newest; lines join parents and children)")
         if len(columns) > 1:
             axes.legend(fontsize="small")
         if len(rows) <= 12:
