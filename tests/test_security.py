@@ -222,7 +222,7 @@ def test_malformed_tensor_descriptors(tmp_path: Path, descriptor: dict[str, Any]
     verified = run_cli("verify", "-C", path)
     assert verified.exit_code == 9 and problem in verified.output
     for args in (["show", "main~1"], ["stats"], ["log", "--stat"]):  # these read no tensor bytes
-        assert run_cli(*args, "-C", path).exit_code in (0, 9), args
+        assert run_cli(*args, "-C", path).exit_code in (0, 2, 9), args  # (stats: nothing it measures, 2)
 
 
 # --------------------------------------------------------------------------
