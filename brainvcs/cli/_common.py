@@ -63,6 +63,15 @@ def default_repo() -> str:
     return str(named) if named else "."
 
 
+def emit(result: Any, as_json: bool) -> None:
+    """Print a result that renders itself: its ``to_json()`` with --json, else its ``lines()``."""
+    if as_json:
+        emit_json(result.to_json())
+        return
+    for line in result.lines():
+        click.echo(line)
+
+
 def emit_json(value: Any) -> None:
     """Print a JSON document (indented, keys sorted) on stdout."""
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())

@@ -11,7 +11,7 @@ from ..merge.api import abort_merge
 from ..merge.api import merge as merge_branch
 from ..merge.api import revert as revert_commit
 from ..merge.gitdriver import run_merge_driver
-from ..merge.plan import Conflict, MergePlan, Resolution, iter_conflict_lines, parse_resolve_option
+from ..merge.plan import Conflict, Resolution, iter_conflict_lines, parse_resolve_option
 from ..merge.reseal import reseal as reseal_worktree
 from ..merge.strategies import FLOAT_STRATEGIES
 from ..repo import Repository
@@ -36,16 +36,6 @@ def _print_conflicts(conflicts: list[Conflict], as_json: bool) -> None:
         emit_json({"status": "conflict", "conflicts": [c.to_json() for c in conflicts]})
         return
     for line in iter_conflict_lines(conflicts):
-        click.echo(line)
-
-
-def _print_plan(plan: MergePlan, ours_label: str, theirs_label: str) -> None:
-    for outcome in plan.outcomes:
-        how = outcome.source + (f" ({outcome.strategy})" if outcome.strategy and outcome.strategy != outcome.source
-                                else "")
-        click.echo(f"  {how:<18} {outcome.change:<8} {outcome.path}")
-    click.echo(plan.summary(ours_label, theirs_label))
-    for line in iter_conflict_lines(plan.conflicts):
         click.echo(line)
 
 
@@ -88,17 +78,8 @@ def merge(repo: Repository, branch: str | None, dry_run: bool, strategy: str | N
     if as_json:
         emit_json(result.to_json())
         return
-    if result.status == "up-to-date":
-        click.echo("Already up to date.")
-    elif result.status == "fast-forward":
-        verb = "Would fast-forward" if result.dry_run else "Fast-forward"
-        click.echo(f"{verb} {ours_label}: {(result.ours or '')[:7] or '(empty)'}..{result.theirs[:7]}")
-    elif result.plan is not None and result.status == "planned":
-        click.echo(f"Merge plan for {branch} into {ours_label} (base {', '.join(b[:7] for b in result.bases)}):")
-        _print_plan(result.plan, ours_label, branch)
-    elif result.commit is not None and result.commit.commit is not None and result.plan is not None:
-        click.echo(f"[{ours_label} {result.commit.commit.id[:7]}] {result.commit.commit.summary}")
-        click.echo(result.plan.summary(ours_label, branch))
+    for line in result.lines(ours_label, branch):
+        click.echo(line)
 
 
 @click.command()

@@ -15,7 +15,7 @@ from ..errors import PushRejectedError
 from ..remote import ops
 from ..remote.progress import for_terminal
 from ..repo import Repository
-from ._common import default_repo, emit_json, json_option, repo_option, with_repo
+from ._common import default_repo, emit, emit_json, json_option, repo_option, with_repo
 
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Do not show transfer progress.")
 strategy_option = click.option("--strategy", "-X", default=None, metavar="NAME",
@@ -147,31 +147,7 @@ def clone(url: str, directory: str | None, branch: str | None, depth: int | None
 @with_repo
 def fetch(repo: Repository, remote: str, prune: bool, quiet: bool, as_json: bool) -> None:
     """Download REMOTE's branches and tags; move only refs/remotes/REMOTE/* (and new tags)."""
-    result = ops.fetch(repo, remote, prune=prune, progress=_progress(quiet, as_json))
-    if as_json:
-        emit_json(result.to_json())
-        return
-    if result.changed or any(u.status == "rejected" for u in result.updates):
-        click.echo(f"From {result.url}")
-    for update in result.updates:
-        if update.status != "up-to-date":
-            click.echo(_fetch_line(update))
-
-
-def _fetch_line(update: ops.RefUpdate) -> str:
-    name = update.ref.removeprefix("refs/remotes/").removeprefix("refs/tags/")
-    remote_name = update.remote_ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
-    old, new = (update.old or "")[:7], (update.new or "")[:7]
-    if update.status == "new":
-        what = "[new tag]" if update.ref.startswith("refs/tags/") else "[new branch]"
-        return f" * {what:<17} {remote_name} -> {name}"
-    if update.status == "forced":
-        return f" + {old}...{new} {remote_name} -> {name} (forced update)"
-    if update.status == "deleted":
-        return f" - [deleted]         {name}"
-    if update.status == "rejected":
-        return f" ! [rejected]        {remote_name} -> {name} ({update.reason})"
-    return f"   {old}..{new}  {remote_name} -> {name}"
+    emit(ops.fetch(repo, remote, prune=prune, progress=_progress(quiet, as_json)), as_json)
 
 
 @click.command()
@@ -188,18 +164,7 @@ def pull(repo: Repository, remote: str, branch: str | None, strategy: str | None
     if as_json:
         emit_json(result.to_json())
         return
-    click.echo(_pull_line(result))
-
-
-def _pull_line(result: ops.PullResult) -> str:
-    source = f"{result.remote}/{result.remote_branch}"
-    if result.status == "up-to-date":
-        return f"Already up to date with {source} ({result.new[:7]})."
-    if result.status == "fast-forward":
-        return f"Fast-forward {result.branch} {(result.old or '')[:7]}..{result.new[:7]} from {source}"
-    if result.status == "created":
-        return f"Created {result.branch} at {result.new[:7]} from {source}"
-    return f"Merged {source} into {result.branch}: {result.new[:7]}"
+    click.echo(result.line())
 
 
 @click.command()
@@ -224,20 +189,9 @@ def push(repo: Repository, remote: str, refspecs: tuple[str, ...], force: bool, 
                           set_upstream_branch=set_upstream_branch, progress=_progress(quiet, as_json))
     except PushRejectedError as exc:
         if isinstance(exc.result, ops.PushResult):
-            _print_push(exc.result, as_json)
+            emit(exc.result, as_json)
         raise
-    _print_push(result, as_json)
-
-
-def _print_push(result: ops.PushResult, as_json: bool) -> None:
-    if as_json:
-        emit_json(result.to_json())
-        return
-    click.echo(f"To {result.url}")
-    for ref in result.refs:
-        click.echo(" " + ref.line())
-    if result.objects_sent:
-        click.echo(f"sent {result.objects_sent} objects, {result.bytes_sent} bytes")
+    emit(result, as_json)
 
 
 @click.command("ls-remote")
@@ -286,16 +240,4 @@ def sync(repo: Repository, remote: str, branch: str | None, attempts: int, strat
     """
     result = ops.sync(repo, remote, branch, attempts=attempts, strategy=strategy,
                       progress=_progress(quiet, as_json))
-    if as_json:
-        emit_json(result.to_json())
-        return
-    for step in result.pulls:
-        if step.status != "up-to-date":
-            click.echo(_pull_line(step))
-    if result.push is not None:
-        for ref in result.push.refs:
-            click.echo(ref.line())
-    tip = result.head
-    where = f" at {tip[:7]}" if tip else ""
-    rounds = f" after {result.attempts} rounds" if result.attempts > 1 else ""
-    click.echo(f"{result.branch} is in sync with {remote}{where}{rounds}.")
+    emit(result, as_json)

@@ -103,6 +103,23 @@ class MergeResult:
             return self.theirs
         return self.ours
 
+    def lines(self, ours_label: str, theirs_label: str) -> list[str]:
+        """What ``merge`` prints, naming the two sides as the user did."""
+        if self.status == "up-to-date":
+            return ["Already up to date."]
+        if self.status == "fast-forward":
+            verb = "Would fast-forward" if self.dry_run else "Fast-forward"
+            return [f"{verb} {ours_label}: {(self.ours or '')[:7] or '(empty)'}..{self.theirs[:7]}"]
+        if self.plan is None:
+            return []
+        if self.status == "planned":
+            bases = ", ".join(b[:7] for b in self.bases)
+            return [f"Merge plan for {theirs_label} into {ours_label} (base {bases}):",
+                    *self.plan.lines(ours_label, theirs_label)]
+        commit = self.commit.commit if self.commit is not None else None
+        head = [f"[{ours_label} {commit.id[:7]}] {commit.summary}"] if commit is not None else []
+        return [*head, self.plan.summary(ours_label, theirs_label)]
+
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict."""
         return {"status": self.status, "dry_run": self.dry_run, "ref": self.ref, "ours": self.ours,

@@ -219,6 +219,17 @@ class MergePlan:
             lines.append(f"{len(self.conflicts)} conflict(s)")
         return "\n".join(lines)
 
+    def lines(self, ours_label: str = "ours", theirs_label: str = "theirs") -> list[str]:
+        """The plan as ``merge --dry-run`` prints it: every changed path and its outcome, the summary, conflicts."""
+        out = []
+        for outcome in self.outcomes:
+            how = outcome.source + (f" ({outcome.strategy})" if outcome.strategy and outcome.strategy != outcome.source
+                                    else "")
+            out.append(f"  {how:<18} {outcome.change:<8} {outcome.path}")
+        out.append(self.summary(ours_label, theirs_label))
+        out.extend(iter_conflict_lines(self.conflicts))
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict of the whole plan."""
         return {"clean": self.clean, "counts": self.counts(), "outcomes": [o.to_json() for o in self.outcomes],

@@ -40,6 +40,22 @@ class RefUpdate:
     status: Literal["new", "fast-forward", "forced", "up-to-date", "deleted", "rejected"]
     reason: str | None = None
 
+    def line(self) -> str:
+        """The line ``fetch`` prints for this update, as git prints it."""
+        name = self.ref.removeprefix("refs/remotes/").removeprefix("refs/tags/")
+        remote_name = self.remote_ref.removeprefix("refs/heads/").removeprefix("refs/tags/")
+        old, new = (self.old or "")[:7], (self.new or "")[:7]
+        if self.status == "new":
+            what = "[new tag]" if self.ref.startswith("refs/tags/") else "[new branch]"
+            return f" * {what:<17} {remote_name} -> {name}"
+        if self.status == "forced":
+            return f" + {old}...{new} {remote_name} -> {name} (forced update)"
+        if self.status == "deleted":
+            return f" - [deleted]         {name}"
+        if self.status == "rejected":
+            return f" ! [rejected]        {remote_name} -> {name} ({self.reason})"
+        return f"   {old}..{new}  {remote_name} -> {name}"
+
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict."""
         return {"ref": self.ref, "remote_ref": self.remote_ref, "old": self.old, "new": self.new,
@@ -61,6 +77,11 @@ class FetchResult:
     def changed(self) -> list[RefUpdate]:
         """The updates that moved a ref."""
         return [u for u in self.updates if u.status not in ("up-to-date", "rejected")]
+
+    def lines(self) -> list[str]:
+        """What ``fetch`` prints: the remote, then one line per ref that moved (nothing when none did)."""
+        moved = [update for update in self.updates if update.status != "up-to-date"]
+        return [f"From {self.url}", *(update.line() for update in moved)] if moved else []
 
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict (URL redacted)."""

@@ -61,6 +61,17 @@ class PullResult:
     new: ObjectId
     fetch: FetchResult | None = None
 
+    def line(self) -> str:
+        """What ``pull`` prints: how the remote's learning came in."""
+        source = f"{self.remote}/{self.remote_branch}"
+        if self.status == "up-to-date":
+            return f"Already up to date with {source} ({self.new[:7]})."
+        if self.status == "fast-forward":
+            return f"Fast-forward {self.branch} {(self.old or '')[:7]}..{self.new[:7]} from {source}"
+        if self.status == "created":
+            return f"Created {self.branch} at {self.new[:7]} from {source}"
+        return f"Merged {source} into {self.branch}: {self.new[:7]}"
+
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict."""
         return {"branch": self.branch, "remote": self.remote, "remote_branch": self.remote_branch,
@@ -83,6 +94,16 @@ class SyncResult:
     def head(self) -> ObjectId | None:
         """Where the branch ended up (the same commit locally and on the remote)."""
         return self.pulls[-1].new if self.pulls else (self.push.refs[0].new if self.push and self.push.refs else None)
+
+    def lines(self) -> list[str]:
+        """What ``sync`` prints: each integration, the push's ref lines, and where the branch ended."""
+        out = [step.line() for step in self.pulls if step.status != "up-to-date"]
+        if self.push is not None:
+            out.extend(ref.line() for ref in self.push.refs)
+        where = f" at {self.head[:7]}" if self.head else ""
+        rounds = f" after {self.attempts} rounds" if self.attempts > 1 else ""
+        out.append(f"{self.branch} is in sync with {self.remote}{where}{rounds}.")
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict."""

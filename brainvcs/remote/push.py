@@ -109,6 +109,13 @@ class PushResult:
         """Refused remote ref -> reason."""
         return {ref.dst: ref.reason or ref.status for ref in self.refs if not ref.ok}
 
+    def lines(self) -> list[str]:
+        """What ``push`` prints: the remote, one line per ref, and what was sent."""
+        out = [f"To {self.url}", *(" " + ref.line() for ref in self.refs)]
+        if self.objects_sent:
+            out.append(f"sent {self.objects_sent} objects, {self.bytes_sent} bytes")
+        return out
+
     def to_json(self) -> dict[str, Any]:
         """A stable JSON-ready dict (URL redacted)."""
         return {"remote": self.remote, "url": self.url, "ok": self.ok, "objects_sent": self.objects_sent,
