@@ -6,48 +6,47 @@ value; ``current`` is what the target object holds there now, so a restore can
 keep what the spec leaves open, such as a deque's ``maxlen``). Kinds convert on
 purpose what the canonical encoder refuses: ``deque``, ``defaultdict`` (factory
 from a small allow-list), ``Counter``, ``set`` (a sorted list), ``tuple``,
-dataclasses and plain objects (dicts, rebuilt by the class named in code),
 ``datetime`` (ISO 8601 text) and numpy arrays (tensors). Nothing read from a
 repository is ever imported or called: the type that comes back is the one the
 kind names. Errors are :class:`~brainvcs.errors.InvalidStateError` naming the
-state path.
+state path. Kinds for whole objects (dataclasses, plain objects) and the
+choice of a kind from a type annotation are in :mod:`.object_kinds`.
 """
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime as _dt
-import typing
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 from brainvcs.snapshot.canonical import encode, join_path
 from brainvcs.errors import InvalidStateError, UsageError
 from brainvcs.snapshot.tensors import is_array
 
 __all__ = [
-    "PLAIN", "Array", "CounterOf", "Dataclass", "DateTime", "DefaultDictOf", "DequeOf", "DictOf", "Kind",
-    "ListOf", "Nullable", "Object", "Plain", "Record", "SequenceOf", "SetOf", "TupleOf", "kind_for",
+    "PLAIN", "Array", "CounterOf", "DateTime", "DefaultDictOf", "DequeOf", "DictOf", "Kind", "ListOf", "Nullable",
+    "Plain", "Record", "SequenceOf", "SetOf", "TupleOf",
 ]
 
-_SPEC_HINT = "the adapter's spec does not fit this value: fix the spec or the object"
-_RESTORE_HINT = "this commit was not written with this adapter (or the spec changed since)"
+SPEC_HINT = "the adapter's spec does not fit this value: fix the spec or the object"
+RESTORE_HINT = "this commit was not written with this adapter (or the spec changed since)"
 #: defaultdict factories a spec may name (code chooses them; never names read from data).
 DEFAULT_FACTORIES: tuple[type, ...] = (int, float, list, dict, set)
 
 
-def _kind_name(value: Any) -> str:
+def kind_name(value: Any) -> str:
+    """A value's type as messages name it (``int``, ``collections.deque``)."""
     return f"{type(value).__module__}.{type(value).__qualname__}" if type(value).__module__ != "builtins" \
         else type(value).__name__
 
 
-def _expect(ok: bool, path: str, what: str, value: Any, *, restoring: bool = False) -> None:
+def expect(ok: bool, path: str, what: str, value: Any, *, restoring: bool = False) -> None:
+    """Refuse (InvalidStateError at ``path``) a value that is not ``what`` the kind expects."""
     if not ok:
-        raise InvalidStateError(path, f"expected {what}, found {_kind_name(value)}",
-                                _RESTORE_HINT if restoring else _SPEC_HINT)
+        raise InvalidStateError(path, f"expected {what}, found {kind_name(value)}",
+                                RESTORE_HINT if restoring else SPEC_HINT)
 
 
 class Kind:
@@ -94,14 +93,14 @@ class Nullable(Kind):
 
 
 def _items_in(value: Any, path: str, item: Kind, what: str, types: tuple[type, ...]) -> list[Any]:
-    _expect(isinstance(value, types), path, what, value)
+    expect(isinstance(value, types), path, what, value)
     if item is PLAIN:
         return list(value)
     return [item.to_state(v, join_path(path, i)) for i, v in enumerate(value)]
 
 
 def _items_out(data: Any, path: str, item: Kind, current: Any) -> list[Any]:
-    _expect(isinstance(data, list), path, "a list", data, restoring=True)
+    expect(isinstance(data, list), path, "a list", data, restoring=True)
     if item is PLAIN:
         return list(data)
     olds = list(current) if isinstance(current, (list, tuple, deque)) else []
@@ -195,7 +194,7 @@ class SetOf(Kind):
 
     def to_state(self, value: Any, path: str) -> Any:
         """A sorted list."""
-        _expect(isinstance(value, (set, frozenset)), path, "a set", value)
+        expect(isinstance(value, (set, frozenset)), path, "a set", value)
         return _sorted_items([self.item.to_state(v, path) for v in value])
 
     def restore(self, data: Any, path: str, current: Any = None) -> Any:
@@ -204,14 +203,14 @@ class SetOf(Kind):
         try:
             return frozenset(items) if self.frozen else set(items)
         except TypeError:
-            raise InvalidStateError(path, "a set item is not hashable", _RESTORE_HINT) from None
+            raise InvalidStateError(path, "a set item is not hashable", RESTORE_HINT) from None
 
 
 def _key_out(key: Any, key_type: type, path: str) -> str:
     if key_type is int:
-        _expect(type(key) is int, join_path(path, repr(key)), "an integer key", key)
+        expect(type(key) is int, join_path(path, repr(key)), "an integer key", key)
         return str(key)
-    _expect(type(key) is str, join_path(path, repr(key)), "a string key", key)
+    expect(type(key) is str, join_path(path, repr(key)), "a string key", key)
     return str(key)
 
 
@@ -222,7 +221,7 @@ def _key_in(key: str, key_type: type, path: str) -> Any:
         except ValueError:
             number = None
         if number is None or str(number) != key:
-            raise InvalidStateError(join_path(path, key), "key is not an integer written canonically", _RESTORE_HINT)
+            raise InvalidStateError(join_path(path, key), "key is not an integer written canonically", RESTORE_HINT)
         return number
     return key
 
@@ -233,12 +232,12 @@ def _check_key_type(key: type) -> None:
 
 
 def _map_in(value: Any, path: str, kind: Kind, key: type, what: str) -> dict[str, Any]:
-    _expect(isinstance(value, Mapping), path, what, value)
+    expect(isinstance(value, Mapping), path, what, value)
     return {_key_out(k, key, path): kind.to_state(v, join_path(path, str(k))) for k, v in value.items()}
 
 
 def _map_out(data: Any, path: str, kind: Kind, key: type, current: Any) -> dict[Any, Any]:
-    _expect(isinstance(data, dict), path, "an object", data, restoring=True)
+    expect(isinstance(data, dict), path, "an object", data, restoring=True)
     olds = current if isinstance(current, Mapping) else {}
     out: dict[Any, Any] = {}
     for k, v in data.items():
@@ -326,7 +325,7 @@ class Record(Kind):
 
     def to_state(self, value: Any, path: str) -> Any:
         """A dict."""
-        _expect(isinstance(value, Mapping), path, "a mapping", value)
+        expect(isinstance(value, Mapping), path, "a mapping", value)
         out: dict[Any, Any] = {}
         for k, v in value.items():
             out[k] = self.fields.get(k, self.rest).to_state(v, join_path(path, str(k)))
@@ -334,7 +333,7 @@ class Record(Kind):
 
     def restore(self, data: Any, path: str, current: Any = None) -> Any:
         """A dict."""
-        _expect(isinstance(data, dict), path, "an object", data, restoring=True)
+        expect(isinstance(data, dict), path, "an object", data, restoring=True)
         olds = current if isinstance(current, Mapping) else {}
         return {k: self.fields.get(k, self.rest).restore(v, join_path(path, k), olds.get(k)) for k, v in data.items()}
 
@@ -347,18 +346,18 @@ class DateTime(Kind):
         """ISO text, or the number itself."""
         if isinstance(value, _dt.datetime):
             return value.isoformat()
-        _expect(type(value) in (int, float), path, "a datetime or an epoch number", value)
+        expect(type(value) in (int, float), path, "a datetime or an epoch number", value)
         return value
 
     def restore(self, data: Any, path: str, current: Any = None) -> Any:
         """A datetime (or the number)."""
         if type(data) in (int, float):
             return data
-        _expect(isinstance(data, str), path, "an ISO 8601 text or a number", data, restoring=True)
+        expect(isinstance(data, str), path, "an ISO 8601 text or a number", data, restoring=True)
         try:
             return _dt.datetime.fromisoformat(data)
         except ValueError:
-            raise InvalidStateError(path, f"{data!r} is not an ISO 8601 timestamp", _RESTORE_HINT) from None
+            raise InvalidStateError(path, f"{data!r} is not an ISO 8601 timestamp", RESTORE_HINT) from None
 
 
 @dataclass(frozen=True)
@@ -368,13 +367,13 @@ class Array(Kind):
     dtype: str | None = None
 
     def _check(self, value: Any, path: str, restoring: bool) -> Any:
-        _expect(is_array(value), path, "a numpy array", value, restoring=restoring)
+        expect(is_array(value), path, "a numpy array", value, restoring=restoring)
         if self.dtype is not None:
             import numpy as np
 
             if value.dtype != np.dtype(self.dtype):
                 raise InvalidStateError(path, f"expected dtype {self.dtype}, found {value.dtype}",
-                                        _RESTORE_HINT if restoring else _SPEC_HINT)
+                                        RESTORE_HINT if restoring else SPEC_HINT)
         return value
 
     def to_state(self, value: Any, path: str) -> Any:
@@ -384,157 +383,3 @@ class Array(Kind):
     def restore(self, data: Any, path: str, current: Any = None) -> Any:
         """The array read back."""
         return self._check(data, path, True)
-
-
-def _fields_in(obj: Any, names: Mapping[str, Kind], path: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, kind in names.items():
-        try:
-            value = getattr(obj, name)
-        except AttributeError:
-            raise InvalidStateError(join_path(path, name), f"the {type(obj).__name__} has no attribute {name!r}",
-                                    _SPEC_HINT) from None
-        out[name] = kind.to_state(value, join_path(path, name))
-    return out
-
-
-def _fields_out(data: Any, path: str, kinds: Mapping[str, Kind], current: Any,
-                optional: Iterable[str] = ()) -> dict[str, Any]:
-    _expect(isinstance(data, dict), path, "an object", data, restoring=True)
-    unknown = sorted(set(data) - set(kinds))
-    if unknown:
-        raise InvalidStateError(join_path(path, unknown[0]), "is not a field of the spec's class", _RESTORE_HINT)
-    missing = sorted(set(kinds) - set(data) - set(optional))
-    if missing:
-        raise InvalidStateError(join_path(path, missing[0]), "is missing", _RESTORE_HINT)
-    return {name: kinds[name].restore(data[name], join_path(path, name), getattr(current, name, None))
-            for name in kinds if name in data}
-
-
-class Dataclass(Kind):
-    """An instance of the dataclass ``cls``, stored as a dict of its fields, rebuilt by ``cls``.
-
-    Field kinds come from ``fields`` or else from the class's type hints
-    (:func:`kind_for`): ``datetime``, ``tuple[...]``, ``set[...]``, nested
-    dataclasses and so on come back with their types.
-    """
-
-    def __init__(self, cls: type, fields: Mapping[str, Kind] | None = None) -> None:
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-            raise UsageError(f"Dataclass() needs a dataclass, not {cls!r}")
-        self.cls = cls
-        self._given = dict(fields or {})
-        self._kinds: dict[str, Kind] | None = None
-
-    def __repr__(self) -> str:
-        return f"Dataclass({self.cls.__qualname__})"
-
-    @property
-    def kinds(self) -> dict[str, Kind]:
-        """Field name -> kind (computed once: type hints may name classes defined later)."""
-        if self._kinds is None:
-            try:
-                hints = typing.get_type_hints(self.cls)
-            except Exception:  # unresolvable forward references: fall back to plain data
-                hints = {}
-            self._kinds = {f.name: self._given.get(f.name) or kind_for(hints.get(f.name, Any))
-                           for f in dataclasses.fields(self.cls)}
-        return self._kinds
-
-    def to_state(self, value: Any, path: str) -> Any:
-        """A dict of the fields."""
-        _expect(isinstance(value, self.cls), path, f"a {self.cls.__qualname__}", value)
-        return _fields_in(value, self.kinds, path)
-
-    def restore(self, data: Any, path: str, current: Any = None) -> Any:
-        """A new instance of ``cls``."""
-        defaulted = [f.name for f in dataclasses.fields(self.cls)
-                     if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
-        values = _fields_out(data, path, self.kinds, None, defaulted)
-        init = {f.name for f in dataclasses.fields(self.cls) if f.init}
-        try:
-            obj = self.cls(**{k: v for k, v in values.items() if k in init})
-        except (TypeError, ValueError) as exc:
-            raise InvalidStateError(path, f"cannot rebuild {self.cls.__qualname__}: {exc}", _RESTORE_HINT) from None
-        for name, value in values.items():
-            if name not in init:
-                object.__setattr__(obj, name, value)  # works for frozen dataclasses too
-        return obj
-
-
-class Object(Kind):
-    """A plain object whose listed attributes are stored as a dict.
-
-    Restoring: when the target holds an object there already (of ``cls``, if
-    given), a shallow copy of it gets the stored attributes, so attributes the
-    spec does not list survive; otherwise ``init(values)`` builds one, or
-    ``cls`` is instantiated without calling ``__init__`` and every listed
-    attribute is set. With ``cls`` None, only existing objects can be restored.
-    """
-
-    def __init__(self, cls: type | None = None, fields: Mapping[str, Kind] | Sequence[str] = (),
-                 init: Callable[[dict[str, Any]], Any] | None = None) -> None:
-        self.cls = cls
-        self.fields: dict[str, Kind] = dict(fields) if isinstance(fields, Mapping) \
-            else {name: PLAIN for name in fields}
-        self.init = init
-
-    def __repr__(self) -> str:
-        return f"Object({getattr(self.cls, '__qualname__', None)}, {list(self.fields)})"
-
-    def to_state(self, value: Any, path: str) -> Any:
-        """A dict of the listed attributes."""
-        if self.cls is not None:
-            _expect(isinstance(value, self.cls), path, f"a {self.cls.__qualname__}", value)
-        return _fields_in(value, self.fields, path)
-
-    def restore(self, data: Any, path: str, current: Any = None) -> Any:
-        """A copy of ``current`` with the stored attributes, or a new object."""
-        usable = current is not None and (self.cls is None or isinstance(current, self.cls))
-        values = _fields_out(data, path, self.fields, current if usable else None)
-        if usable:
-            obj = copy.copy(current)
-        elif self.init is not None:
-            return self.init(values)
-        elif self.cls is not None:
-            cls: Any = self.cls
-            obj = cls.__new__(cls)
-        else:
-            raise InvalidStateError(path, "there is no object here to restore into, and the spec names no class",
-                                    "give the spec's Object() a class (e.g. neuron_class=... for the seed brain)")
-        for name, value in values.items():
-            setattr(obj, name, value)
-        return obj
-
-
-def kind_for(annotation: Any) -> Kind:
-    """The kind a type annotation implies (``Any`` and plain JSON types: :data:`PLAIN`)."""
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Union or (origin is not None and getattr(origin, "__name__", "") == "UnionType"):
-        others = [a for a in args if a is not type(None)]
-        if len(others) == 1 and len(args) == 2:
-            inner = kind_for(others[0])
-            return PLAIN if inner is PLAIN else Nullable(inner)
-        return PLAIN
-    target = origin or annotation
-    item = kind_for(args[0]) if args and args[0] is not Ellipsis else PLAIN
-    if target is _dt.datetime:
-        return DateTime()
-    if isinstance(target, type) and dataclasses.is_dataclass(target):
-        return Dataclass(target)
-    if target is tuple:
-        return TupleOf(item)
-    if target in (set, frozenset):
-        return SetOf(item, frozen=target is frozenset)
-    if target is deque:
-        return DequeOf(item)
-    if target is list:
-        return PLAIN if item is PLAIN else ListOf(item)
-    if target in (dict, Mapping) and len(args) == 2:
-        value = kind_for(args[1])
-        key = args[0] if args[0] in (str, int) else str
-        return PLAIN if value is PLAIN and key is str else DictOf(value, key)
-    if isinstance(target, type) and target.__module__ == "numpy" and target.__name__ == "ndarray":
-        return Array()
-    return PLAIN

@@ -37,7 +37,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .kinds import PLAIN, Dataclass, DateTime, DefaultDictOf, DequeOf, DictOf, Kind, Object, Record, SequenceOf
+from .kinds import PLAIN, DateTime, DefaultDictOf, DequeOf, DictOf, Kind, Record, SequenceOf
+from .object_kinds import Dataclass, Object
 from .spec import Attr, Spec, SpecAdapter
 
 __all__ = ["NEURON_FIELDS", "default_seed_brain_adapter", "looks_like_seed_brain", "seed_brain_adapter",

@@ -36,8 +36,9 @@ from brainvcs.snapshot.canonical import join_path
 from brainvcs.errors import InvalidStateError, UsageError
 
 from .base import State
-from .kinds import (PLAIN, Array, CounterOf, Dataclass, DateTime, DefaultDictOf, DequeOf, DictOf, Kind, ListOf,
-                    Nullable, Object, Plain, Record, SequenceOf, SetOf, TupleOf, kind_for)
+from .kinds import (PLAIN, Array, CounterOf, DateTime, DefaultDictOf, DequeOf, DictOf, Kind, ListOf, Nullable, Plain,
+                    Record, SequenceOf, SetOf, TupleOf)
+from .object_kinds import Dataclass, Object, kind_for
 
 __all__ = [
     "PLAIN", "Array", "Attr", "AttributeSpec", "CounterOf", "Dataclass", "DateTime", "DefaultDictOf", "DequeOf",
