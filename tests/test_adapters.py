@@ -480,3 +480,16 @@ def test_seed_spec_is_a_spec() -> None:
     assert spec.name == "seed-brain" and sorted(spec.modules) == [
         "brain_history", "cognitive_metrics", "language_module", "memory_module", "response_generator"]
     assert dataclasses.is_dataclass(NeuralPattern)
+
+
+def test_a_factory_that_needs_arguments_is_a_clear_error(repo: Repository) -> None:
+    class Network:
+        def __init__(self, num_neurons: int) -> None:
+            self.num_neurons = num_neurons
+
+    repo.commit({"net": {"n": 3}}, "one")
+    from brainvcs.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"factory=.*Network cannot be called without arguments") as caught:
+        repo.checkout("HEAD", factory=Network)  # was a raw TypeError: missing 'num_neurons'
+    assert "into=" in (caught.value.hint or "")

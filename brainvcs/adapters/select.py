@@ -99,5 +99,11 @@ def restore_plan(adapter: Adapter | None, *, into: Any = None,
         declared = adapter_for_class(factory)
         if declared is not None:
             return declared, None, factory
-    instance = factory()
+    try:
+        instance = factory()
+    except TypeError as exc:  # a constructor that needs arguments: say what to do, not a raw TypeError
+        name = getattr(factory, "__qualname__", repr(factory))
+        raise UsageError(f"factory={name} cannot be called without arguments ({exc})",
+                         "pass an instance to restore into with into=, or register an adapter for the class "
+                         "with brainvcs.adapters.register") from None
     return adapter_for(instance), instance, None
