@@ -29,8 +29,8 @@ from typing import Any
 import orjson
 
 from ..snapshot import canonical, layout
-from ..snapshot.canonical import blake3_hex, join_path
-from ..errors import CorruptObjectError, IntegrityError, UsageError
+from ..snapshot.canonical import join_path
+from ..errors import CorruptObjectError, UsageError
 from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
                                shard_name, unescape_name)
 from .model import BrainDiff, ModuleDiff
@@ -50,6 +50,7 @@ class _Side:
 
     def __init__(self, reader: TreeReader, git_ids: bool) -> None:
         self.reader = reader
+        self.loader = layout.Loader(reader)
         self.manifest = read_manifest(reader)
         self.git_ids = git_ids
         self._root = reader.list_dir("")
@@ -75,31 +76,25 @@ class _Side:
         if self.git_ids:
             out = {name: _Entry(is_dir, str(self.reader.entry_id(f"{path}/{name}")))  # type: ignore[attr-defined]
                    for name, is_dir in listing.items() if name != DIGESTS}
-        else:
-            digests = canonical.decode(self.read(f"{path}/{DIGESTS}", _Entry(False, entry.token)),
-                                       what=f"{path}/{DIGESTS}")
-            if not isinstance(digests, dict) or set(digests) != set(listing) - {DIGESTS}:
-                raise CorruptObjectError(f"{path}: entries do not match {DIGESTS}")
-            out = {name: _Entry(listing[name], str(digest)) for name, digest in digests.items()}
+        else:  # the verified reader's own check of a directory's digest file against its listing
+            digests = self.loader.dir_digests(path, entry.token)
+            out = {name: _Entry(listing[name], digest) for name, digest in digests.items()}
         self._entries[path] = out
         return out
 
     def read(self, path: str, entry: _Entry) -> bytes:
-        """The bytes of a file, checked against the identity it was found by."""
-        try:
-            data = self.reader.read_file(path)
-        except KeyError:
-            raise CorruptObjectError(f"{path}: listed in the snapshot but missing") from None
+        """The bytes of a file, checked against the identity it was found by (git id, or BLAKE3 digest)."""
         if self.git_ids:
+            try:
+                data = self.reader.read_file(path)
+            except KeyError:
+                raise CorruptObjectError(f"{path}: listed in the snapshot but missing") from None
             actual = hashlib.sha1(b"blob %d\x00" % len(data) + data).hexdigest()
             if actual != entry.token:
                 raise CorruptObjectError(f"{path}: git object {entry.token[:12]} reads back as {actual[:12]}",
                                          "the repository is corrupt; run `brainvcs verify`")
-        else:
-            actual = blake3_hex(data)
-            if actual != entry.token:
-                raise IntegrityError(path, entry.token, actual)
-        return data
+            return data
+        return layout.read_verified(self.reader, path, entry.token)
 
     def json(self, path: str, entry: _Entry) -> Any:
         """A file decoded (tensor descriptors stay descriptors)."""
