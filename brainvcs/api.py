@@ -26,6 +26,7 @@ from .remote.progress import ProgressFn
 from .repo import CommitResult
 from .repo import Repository as CoreRepository
 from .snapshot.paths import Segment
+from .storage.revisions import is_range
 
 
 class Repository(CoreRepository):
@@ -43,7 +44,7 @@ class Repository(CoreRepository):
     def diff(self, a: str | None = None, b: str = "HEAD", *, modules: list[str] | None = None,
              path: str | None = None, tolerance: float = 0.0) -> BrainDiff:
         """What was learned from ``a`` to ``b`` (``a`` None: ``b``'s parent); ``A..B``/``A...B`` in ``a`` too."""
-        old, new = diff_api.split_range(a, None if a is not None and ".." in a else b, self)
+        old, new = diff_api.split_range(a, None if a is not None and is_range(a) else b, self)
         return diff_api.diff(self, old, new, modules=modules, path=path, tolerance=tolerance)
 
     def merge(self, branch: str, *, strategy: str | None = None,
