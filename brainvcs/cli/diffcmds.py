@@ -6,7 +6,9 @@ import click
 
 from ..diff import api as diffapi
 from ..diff import render_text, to_json
+from ..diff.markdown import float_changes, histogram_svg, render_markdown
 from ..diff.render import DEFAULT_LIMIT, render_module
+from ..files import atomic_write
 from ..repo import Repository
 from ._common import emit_json, json_option, with_repo
 
@@ -22,10 +24,14 @@ from ._common import emit_json, json_option, with_repo
               help="Items shown per path, largest changes first (0: all).")
 @click.option("--tolerance", type=click.FloatRange(min=0.0), default=0.0, show_default=True,
               help="Count but do not list float changes smaller than this.")
+@click.option("--format", "format_", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="markdown: a report to paste into a pull/merge request (summary table, top changes).")
+@click.option("--chart", type=click.Path(dir_okay=False), default=None, metavar="FILE.svg",
+              help="With --format markdown: also draw the float changes as an SVG histogram, linked from the report.")
 @json_option
 @with_repo
 def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tuple[str, ...], path: str | None,
-         limit: int, tolerance: float, as_json: bool) -> None:
+         limit: int, tolerance: float, format_: str, chart: str | None, as_json: bool) -> None:
     """Show what the brain learned between A and B: words learned, counters moved, weights changed.
 
     With no revision, HEAD against its parent; with one, A against HEAD; A..B
@@ -34,7 +40,8 @@ def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tu
     rolled off, tensors the size of the change. A...B compares B with the
     merge base of A and B (what B learned since they parted). FILE (a state
     file) in place of B, or alone, compares it with A or HEAD. --json prints
-    the stable schema described in docs/diff.md (items cut to --limit).
+    the stable schema described in docs/diff.md (items cut to --limit);
+    --format markdown a report for a pull request (--chart adds a histogram).
     """
     if diffapi.is_state_file(b) or (b is None and diffapi.is_state_file(a)):
         rev, file = (a, b) if b is not None else (None, a)
@@ -46,6 +53,13 @@ def diff(repo: Repository, a: str | None, b: str | None, stat: bool, modules: tu
     if as_json:
         emit_json(to_json(result, limit=limit or None))
         return
+    if format_ == "markdown":
+        if chart is not None:
+            atomic_write(chart, histogram_svg(float_changes(result)).encode("utf-8"))
+        click.echo(render_markdown(result, limit=limit or None, chart=chart), nl=False)
+        return
+    if chart is not None:
+        raise click.UsageError("--chart goes with --format markdown")
     click.echo(render_text(result, limit=limit or None, stat=stat, color=True), nl=False)
 
 

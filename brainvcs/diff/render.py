@@ -41,7 +41,8 @@ _LIST_WORDS = {"append": "appended", "drop": "dropped from head", "insert": "ins
 # JSON
 
 
-def _cut(items: list[Any], limit: int | None) -> list[Any]:
+def cut_items(items: list[Any], limit: int | None) -> list[Any]:
+    """The first ``limit`` items (all when ``limit`` is None or 0)."""
     return items if limit is None or limit <= 0 else items[:limit]
 
 
@@ -61,30 +62,30 @@ def record_json(record: Record, *, limit: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"type": record.type, "path": record.path}
     if isinstance(record, KeysRecord):
         out.update({"map": record.map_like, "added": len(record.added), "removed": len(record.removed),
-                    "added_items": [{"path": i.path, "key": i.key, "value": i.value} for i in _cut(record.added, limit)],
+                    "added_items": [{"path": i.path, "key": i.key, "value": i.value} for i in cut_items(record.added, limit)],
                     "removed_items": [{"path": i.path, "key": i.key, "value": i.value}
-                                      for i in _cut(record.removed, limit)]})
+                                      for i in cut_items(record.removed, limit)]})
     elif isinstance(record, CounterRecord):
         out.update({"changed": len(record.items), "increased": record.increased, "decreased": record.decreased,
                     "total_delta": record.total_delta,
-                    "items": [_change(i, delta=True) for i in _cut(record.movers(), limit)]})
+                    "items": [_change(i, delta=True) for i in cut_items(record.movers(), limit)]})
     elif isinstance(record, FloatRecord):
         out.update({"changed": len(record.items), "increased": record.increased, "decreased": record.decreased,
                     "ignored": record.ignored, "mean_delta": record.mean_delta,
                     "mean_abs_delta": record.mean_abs_delta, "max_abs_delta": record.max_abs_delta,
-                    "items": [_change(i, delta=True) for i in _cut(record.movers(), limit)]})
+                    "items": [_change(i, delta=True) for i in cut_items(record.movers(), limit)]})
     elif isinstance(record, ListRecord):
         out.update({"lists": record.lists, "old_count": record.old_count, "new_count": record.new_count})
         out.update({_LIST_WORDS[op].split()[0]: record.count(op) for op in _LIST_OPS})
         out["items"] = [{"path": i.path, "op": i.op, "old": i.old, "new": i.value} if i.op == "change"
-                        else {"path": i.path, "op": i.op, "value": i.value} for i in _cut(record.items, limit)]
+                        else {"path": i.path, "op": i.op, "value": i.value} for i in cut_items(record.items, limit)]
     elif isinstance(record, TensorRecord):
         out.update({"old": record.old, "new": record.new, "elements": record.elements, "changed": record.changed,
                     "ignored": record.ignored, "l2": record.l2, "max_abs": record.max_abs})
     else:
         assert isinstance(record, ValueRecord)
         out.update({"changed": len(record.items),
-                    "items": [_change(i, delta=False) for i in _cut(sorted(record.items, key=lambda c: c.path),
+                    "items": [_change(i, delta=False) for i in cut_items(sorted(record.items, key=lambda c: c.path),
                                                                     limit)]})
     return out
 
@@ -106,7 +107,9 @@ def to_json(diff: BrainDiff, *, limit: int | None = None) -> dict[str, Any]:
 _STYLES = {"bold": "1", "green": "32", "red": "31", "cyan": "36", "yellow": "33", "dim": "2"}
 
 
-class _Painter:
+class Painter:
+    """Colours text for a terminal, or leaves it plain."""
+
     def __init__(self, color: bool) -> None:
         self.color = color
 
@@ -157,7 +160,8 @@ def stat_line(record: Record) -> str:
     return f"{n} {plural('value', n)} changed"
 
 
-def _item_lines(record: Record, paint: _Painter) -> list[str]:
+def item_lines(record: Record, paint: Painter) -> list[str]:
+    """The item lines of one record (added/removed keys, moved values), largest changes first."""
     pattern = record.path
     if isinstance(record, KeysRecord):
         return ([paint(f"+ {label(i.path, pattern + '.*')}: {short(i.value, 60)}", "green") for i in record.added]
@@ -186,7 +190,8 @@ def _item_lines(record: Record, paint: _Painter) -> list[str]:
     return []
 
 
-def _shown_path(record: Record, module: ModuleDiff) -> str:
+def shown_path(record: Record, module: ModuleDiff) -> str:
+    """A record's path as shown under its module's heading."""
     prefix = record.path[:len(module.module)]
     rest = record.path[len(module.module):]
     if prefix == module.module and rest.startswith("."):
@@ -197,14 +202,14 @@ def _shown_path(record: Record, module: ModuleDiff) -> str:
 def render_module(module: ModuleDiff, *, limit: int | None = DEFAULT_LIMIT, stat: bool = False,
                   color: bool = False) -> list[str]:
     """The lines of one module: a summary header, then one line per record (and its items)."""
-    paint = _Painter(color)
+    paint = Painter(color)
     lines = [f"{paint(module.module, 'bold')}: {module_summary(module)}"]
     for record in module.records:
-        lines.append(f"  {paint(_shown_path(record, module), 'cyan')}: {stat_line(record)}")
+        lines.append(f"  {paint(shown_path(record, module), 'cyan')}: {stat_line(record)}")
         if stat:
             continue
-        items = _item_lines(record, paint)
-        shown = _cut(items, limit)
+        items = item_lines(record, paint)
+        shown = cut_items(items, limit)
         lines.extend(f"    {line}" for line in shown)
         if len(items) > len(shown):
             lines.append(paint(f"    … and {len(items) - len(shown)} more", "dim"))
@@ -214,10 +219,10 @@ def render_module(module: ModuleDiff, *, limit: int | None = DEFAULT_LIMIT, stat
 def render_text(diff: BrainDiff, *, limit: int | None = DEFAULT_LIMIT, stat: bool = False,
                 color: bool = False) -> str:
     """The diff for a terminal: header, brain summary, then each module (``stat``: no items)."""
-    paint = _Painter(color)
+    paint = Painter(color)
     lines = []
     if diff.old is not None or diff.new is not None:
-        lines.append(paint(f"diff {_side(diff.old)} → {_side(diff.new)}", "yellow"))
+        lines.append(paint(f"diff {side_label(diff.old)} → {side_label(diff.new)}", "yellow"))
     lines.append(f"{paint('summary', 'bold')}: {brain_summary(diff)}")
     for module in diff.modules:
         lines.append("")
@@ -225,7 +230,8 @@ def render_text(diff: BrainDiff, *, limit: int | None = DEFAULT_LIMIT, stat: boo
     return "\n".join(lines) + "\n"
 
 
-def _side(end: Endpoint | None) -> str:
+def side_label(end: Endpoint | None) -> str:
+    """One side of a diff as its header names it: ``v1 (9723f13)``, ``(empty)``."""
     if end is None:
         return "(empty)"
     if end.commit is None or end.rev == end.commit:

@@ -175,3 +175,26 @@ def test_diff_a_state_file_against_a_revision_or_head(tmp_path: Path, monkeypatc
     assert f"→ {saved}" in head_rel.output.splitlines()[0] and "step 1 → 2" in head_rel.output
     against_rev = run_cli("diff", "HEAD~1", str(saved), "--json", "-C", tmp_path / "brain")
     assert json.loads(against_rev.output)["summary"].startswith("step 0 → 2")
+
+
+def test_diff_as_a_markdown_report_for_a_pull_request(tmp_path: Path) -> None:
+    from tests.test_diff import new_state, old_state
+
+    with Repository.init(tmp_path / "brain") as repo:
+        repo.commit(old_state(), "first words")
+        repo.commit(new_state(), "learn: tide")
+        expected_summary = diffapi.summarize(repo, "HEAD")
+    chart = tmp_path / "weights.svg"
+    result = run_cli("diff", "HEAD~1", "HEAD", "--format", "markdown", "--chart", chart, "-C", tmp_path / "brain")
+    assert result.exit_code == 0, result.output
+    report = result.stdout
+    assert report.startswith("## Learning diff: HEAD~1 (")
+    assert f"**Summary:** {expected_summary}\n" in report
+    assert "| module | change | what was learned |\n|---|---|---|\n" in report
+    assert "| `language_module` | modified |" in report
+    assert "### Top changes" in report and "#### `language_module`" in report
+    assert "  - `hello: 12 → 19 (+7)`" in report  # a top change, as the terminal shows it
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "float changes" in svg and f"]({chart})" in report
+    plain = run_cli("diff", "HEAD~1", "HEAD", "--chart", chart, "-C", tmp_path / "brain")
+    assert plain.exit_code == 2 and "--chart goes with --format markdown" in plain.stderr
