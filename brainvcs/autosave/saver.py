@@ -15,8 +15,6 @@ longer than ``every_seconds``. ``stop()`` and ``save_now()`` ignore the budget.
 from __future__ import annotations
 
 import atexit
-import functools
-import inspect
 import logging
 import threading
 import time
@@ -26,6 +24,7 @@ from typing import Any
 
 from ..errors import BrainVCSError, UsageError
 from ..repo import Repository
+from .hooks import MethodHooks
 from .capture import Capture, SaveResult, Waiter, copy_state, state_getter
 from .target import AutosaveTarget
 
@@ -106,7 +105,7 @@ class Autosaver:
         self._failures = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._hooks: list[tuple[Any, str, bool, Any]] = []
+        self._hooks = MethodHooks(self.lock, self.notify_change)
         #: Number of autosave commits that landed.
         self.saves = 0
         self.last_save: SaveResult | None = None
@@ -242,45 +241,11 @@ class Autosaver:
     # Hooks -------------------------------------------------------------------------
     def hook(self, obj: Any, *method_names: str) -> None:
         """Wrap ``obj``'s learning methods: each call runs holding :attr:`lock` and counts as a change."""
-        if not method_names:
-            raise UsageError("hook() needs at least one method name")
-        for name in method_names:
-            original = getattr(obj, name, None)
-            if not callable(original):
-                raise UsageError(f"{type(obj).__name__} has no method {name!r} to hook")
-            if any(hooked is obj and hooked_name == name for hooked, hooked_name, _, _ in self._hooks):
-                raise UsageError(f"{type(obj).__name__}.{name} is already hooked")
-            # Never read obj.__dict__ to find out: on CPython 3.11+ that materialises the
-            # instance dict and slows every attribute access in the brain's hot loop (~7%).
-            from_class = (inspect.ismethod(original) and original.__self__ is obj
-                          and original.__func__ is getattr(getattr(type(obj), name, None), "__func__",
-                                                           getattr(type(obj), name, None)))
-            try:
-                setattr(obj, name, self._wrap(original))
-            except AttributeError:
-                raise UsageError(f"cannot hook {type(obj).__name__}.{name}: its instances take no new attributes",
-                                 "call notify_change() after each learning step instead") from None
-            self._hooks.append((obj, name, not from_class, None if from_class else original))
-
-    def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(original)
-        def hooked(*args: Any, **kwargs: Any) -> Any:
-            with self.lock:
-                result = original(*args, **kwargs)
-            # Outside the lock, so that a plain (non re-entrant) lock= works too.
-            self.notify_change()
-            return result
-
-        return hooked
+        self._hooks.hook(obj, *method_names)
 
     def unhook(self) -> None:
         """Put every hooked method back as it was."""
-        while self._hooks:
-            obj, name, had_own, previous = self._hooks.pop()
-            if had_own:
-                setattr(obj, name, previous)
-            else:
-                delattr(obj, name)
+        self._hooks.unhook()
 
     # Capturing (any thread) -------------------------------------------------------
     def _take(self, reason: str, waiters: list[Waiter], *, locked: bool = False) -> Capture:
