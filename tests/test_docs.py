@@ -76,3 +76,12 @@ def test_the_quickstart_runs_line_by_line_as_written(tmp_path: Path) -> None:
             assert "Traceback" not in done.stderr
             ran += 1
     assert ran >= 15
+
+
+def test_the_readme_python_tour_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    tour = next(body for language, body in _blocks(readme) if language == "python")
+    done = subprocess.run([sys.executable, "-c", tour], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1] == "False" and lines[2] == "language_module" and lines[3] == "[3, 5]"
