@@ -67,12 +67,13 @@ class Opaque:
     pass
 
 
-def test_unknown_objects_are_refused_with_a_hint(mem_repo: Repository) -> None:
-    with pytest.raises(UsageError) as info:
-        commit(mem_repo, Opaque(), "nope")
-    assert info.value.message == "no adapter for a tests.test_adapters.Opaque"
-    assert "__brainvcs_spec__" in (info.value.hint or "")
-    assert mem_repo.head() is None
+def test_any_object_commits_through_the_object_graph_adapter(mem_repo: Repository) -> None:
+    thing = Opaque()
+    thing.words = {"b": 1, "a": 2}  # type: ignore[attr-defined]
+    result = commit(mem_repo, thing, "no adapter code")
+    assert result.commit.trailers["Brain-Adapter"] == "object-graph"
+    back = checkout(mem_repo, "HEAD", factory=Opaque)
+    assert type(back) is Opaque and list(back.words.items()) == [("b", 1), ("a", 2)]
 
 
 # --- the spec adapter, every kind ------------------------------------------------------------------
@@ -436,20 +437,25 @@ def test_stand_in_brain_types_survive(mem_repo: Repository) -> None:
 def test_seed_layout_is_detected_and_matches_the_reference_layout(mem_repo: Repository) -> None:
     brain = EnhancedCognitiveBrainWithLanguage()
     assert looks_like_seed_brain(brain) and not looks_like_seed_brain({"language_module": {}})
-    adapter = adapter_for(brain)
-    assert isinstance(adapter, SpecAdapter) and adapter.name == "seed-brain"
+    adapter = seed_brain_adapter()
+    assert adapter.name == "seed-brain"
     state = adapter.to_state(brain)
     assert sorted(state) == ["brain_history", "cognitive_metrics", "language_module", "memory_module",
                              "response_generator"]
     assert sorted(state["language_module"]) == ["context_associations", "neurons", "vocabulary", "word_frequency"]
     assert sorted(state["language_module"]["neurons"]["lang_neuron_0"]) == sorted(
         ReferenceBrain(n_neurons=1).to_state()["language_module"]["neurons"]["lang_neuron_0"])
-    # Without the NeuralPattern class, the default adapter refuses it by path (no lossy str()).
+    # Without the NeuralPattern class, the seed layout refuses it by path (no lossy str()) ...
     brain.learn(T1)
     with pytest.raises(InvalidStateError) as info:
-        mem_repo.commit(brain, "default adapter")
+        commit(mem_repo, brain, "seed layout", adapter=adapter)
     assert info.value.path.startswith("memory_module.working_memory[0].neural_pattern")
     assert mem_repo.head() is None
+    # ... while the default (object-graph) adapter stores the whole brain, patterns included.
+    mem_repo.commit(brain, "default adapter")
+    back = mem_repo.checkout("HEAD", factory=EnhancedCognitiveBrainWithLanguage)
+    assert back.memory_module["working_memory"][0]["neural_pattern"] == \
+        brain.memory_module["working_memory"][0]["neural_pattern"]
 
 
 def test_default_seed_adapter_restores_into_existing_neurons(mem_repo: Repository) -> None:
@@ -490,6 +496,8 @@ def test_a_factory_that_needs_arguments_is_a_clear_error(repo: Repository) -> No
     repo.commit({"net": {"n": 3}}, "one")
     from brainvcs.errors import UsageError
 
-    with pytest.raises(UsageError, match=r"factory=.*Network cannot be called without arguments") as caught:
+    # A dict state has no type tables, and a Network is not the seed's layout: a clear error, not a TypeError.
+    with pytest.raises(UsageError, match=r"no type tables .*Network\(\) fails") as caught:
         repo.checkout("HEAD", factory=Network)  # was a raw TypeError: missing 'num_neurons'
-    assert "into=" in (caught.value.hint or "")
+    assert "as a dict" in (caught.value.hint or "")
+    # (committing the object itself works without __init__: tests/test_graph_adapter.py)

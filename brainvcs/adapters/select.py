@@ -13,24 +13,33 @@ from typing import Any
 
 from ..errors import UsageError
 from .base import Adapter, DictAdapter, MethodAdapter
-from .seed_brain import default_seed_brain_adapter, looks_like_seed_brain
+from .graph import GraphAdapter
 from .spec import Spec, SpecAdapter
+from .trust import trust, untrust
 
 
 # A registry filled by code (register()), never by anything read from a repository.
 _REGISTRY: dict[type, Adapter] = {}
 
 
-def register(cls: type, adapter: Adapter) -> None:
-    """Use ``adapter`` for instances of ``cls`` (and its subclasses) from now on."""
+def register(cls: type, adapter: Adapter | None = None) -> None:
+    """Trust ``cls`` for object-graph checkouts and, given ``adapter``, use it for instances of ``cls``.
+
+    Without an adapter, ``cls`` is only made buildable: a checkout may then
+    restore instances of it wherever they appear in a brain, even outside the
+    brain class's own package.
+    """
     if not isinstance(cls, type):
         raise UsageError(f"register() needs a class, not {cls!r}")
-    _REGISTRY[cls] = adapter
+    trust(cls)
+    if adapter is not None:
+        _REGISTRY[cls] = adapter
 
 
 def unregister(cls: type) -> None:
     """Forget what :func:`register` said about ``cls``."""
     _REGISTRY.pop(cls, None)
+    untrust(cls)
 
 
 def _declared(cls: type) -> Adapter | None:
@@ -53,7 +62,7 @@ def _has_methods(cls: type) -> bool:
 
 
 def adapter_for(obj: Any) -> Adapter:
-    """The adapter for ``obj``: registered or declared spec, dict, to_state/from_state, or the seed's layout."""
+    """The adapter for ``obj``: registered or declared spec, dict, to_state/from_state, else its object graph."""
     declared = _declared(type(obj))
     if declared is not None:
         return declared
@@ -61,11 +70,7 @@ def adapter_for(obj: Any) -> Adapter:
         return DictAdapter()
     if _has_methods(type(obj)):
         return MethodAdapter(type(obj))
-    if looks_like_seed_brain(obj):
-        return default_seed_brain_adapter()
-    raise UsageError(f"no adapter for a {type(obj).__module__}.{type(obj).__qualname__}",
-                     "commit a dict of modules, give the class to_state()/from_state(), declare "
-                     "__brainvcs_spec__ = Spec(...), or call brainvcs.adapters.register(cls, adapter)")
+    return GraphAdapter(type(obj))
 
 
 def adapter_for_class(cls: type) -> Adapter | None:
@@ -84,8 +89,9 @@ def restore_plan(adapter: Adapter | None, *, into: Any = None,
                  factory: Callable[..., Any] | type | None = None) -> tuple[Adapter, Any, Any]:
     """``(adapter, into, factory)`` for a restore: the adapter chosen from ``into`` or ``factory`` if not given.
 
-    A factory class with no declared adapter is called once here to make an
-    empty instance, which then decides (and becomes ``into``).
+    A factory class with no declared adapter gets the object-graph adapter,
+    which makes the instance without calling its constructor; a factory
+    function is called once to make the object restored into.
     """
     if into is not None and factory is not None:
         raise UsageError("give into= or factory=, not both")
@@ -97,13 +103,11 @@ def restore_plan(adapter: Adapter | None, *, into: Any = None,
         return DictAdapter(), None, None
     if isinstance(factory, type):
         declared = adapter_for_class(factory)
-        if declared is not None:
-            return declared, None, factory
+        return (declared or GraphAdapter(factory)), None, factory
     try:
         instance = factory()
-    except TypeError as exc:  # a constructor that needs arguments: say what to do, not a raw TypeError
+    except TypeError as exc:  # a function that needs arguments: say what to do, not a raw TypeError
         name = getattr(factory, "__qualname__", repr(factory))
         raise UsageError(f"factory={name} cannot be called without arguments ({exc})",
-                         "pass an instance to restore into with into=, or register an adapter for the class "
-                         "with brainvcs.adapters.register") from None
+                         "pass the brain's class as factory=, or an instance with into=") from None
     return adapter_for(instance), instance, None

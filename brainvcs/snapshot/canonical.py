@@ -259,7 +259,7 @@ def join_path(path: str, key: str | int) -> str:
     """Append a dict key or list index to a dotted path, quoting awkward keys."""
     if isinstance(key, int):
         return f"{path}[{key}]"
-    if key and all(c.isalnum() or c in "_-" for c in key):
+    if key and key.replace("_", "a").replace("-", "a").isalnum():  # every character alnum, _ or -
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key, ensure_ascii=False)}]"
 
