@@ -85,3 +85,4 @@ def test_the_readme_python_tour_runs_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr == "", done.stderr
     lines = done.stdout.splitlines()
     assert lines[1] == "False" and lines[2] == "language_module" and lines[3] == "[3, 5]"
+    assert lines[-1] == "True deque(['hello'], maxlen=3) True"  # a plain user class, no adapter code

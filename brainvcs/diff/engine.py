@@ -367,6 +367,10 @@ def _object(value: Any, path: str) -> dict[str, Any]:
     return value
 
 
+#: Modules whose names start with this hold metadata about the others (``@types``), not learning.
+METADATA_PREFIX = "@"
+
+
 def diff_snapshots(old: TreeReader | None, new: TreeReader | None, *, modules: list[str] | None = None,
                    path: str | None = None, tolerance: float = 0.0) -> BrainDiff:
     """The semantic difference from snapshot ``old`` to snapshot ``new`` (None = the empty brain).
@@ -389,6 +393,10 @@ def diff_snapshots(old: TreeReader | None, new: TreeReader | None, *, modules: l
             raise UsageError(f"no module named {unknown[0]!r} in either snapshot",
                              f"modules here: {', '.join(names) or '(none)'}")
         names = [m for m in names if m in modules]
+    elif path is None or not path.lstrip('["').startswith(METADATA_PREFIX):
+        # Type tables of object-graph brains (docs/format.md §8) say how values come back, not what was
+        # learned: a diff shows them only when asked for by module or path.
+        names = [m for m in names if not m.startswith(METADATA_PREFIX)]
     path_filter = PathFilter(path)
     result = BrainDiff(tolerance=tolerance, path=path_filter.path, initial=not old_modules)
     for name in names:
