@@ -272,15 +272,17 @@ class GraphDecoder:
 
 
 def _permuted(record: str, stored: dict[str, Any], where: str) -> list[str]:
-    """Keys in insertion order from a permutation of the sorted keys (``"2 0 1"``)."""
+    """Keys in insertion order from the record of :func:`~.graph_encode.order_record` (``"1 2 0"``)."""
     ordered = list(stored)  # decoded canonical JSON: sorted by code point
     try:
         positions = [int(p) for p in record.split(" ")] if record else []
-        keys = [ordered[p] for p in positions]
-    except (ValueError, IndexError):
+    except ValueError:
         raise _corrupt(where, "recorded key order is malformed") from None
-    if len(keys) != len(ordered) or len(set(positions)) != len(positions) or min(positions, default=0) < 0:
+    if len(positions) != len(ordered) or sorted(positions) != list(range(len(ordered))):
         raise _corrupt(where, "recorded key order does not match the stored keys")
+    keys: list[str] = [""] * len(ordered)
+    for key, position in zip(ordered, positions):
+        keys[position] = key
     return keys
 
 

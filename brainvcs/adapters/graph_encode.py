@@ -204,17 +204,20 @@ def _plain_slow(values: Any) -> bool:
 PERMUTATION_MAX_KEYS = 64
 
 
-def order_record(keys: list[str], ordered: list[str]) -> str | list[str]:
-    """How a map's insertion order ``keys`` is stored, given its sorted keys ``ordered``.
+def order_record(keys: list[str]) -> str | list[str] | None:
+    """How a map's insertion order ``keys`` is stored: None when it is the sorted order.
 
-    Small maps: the positions of ``keys`` in ``ordered`` as text (``"2 0 1"``), a
-    few bytes per key. Large maps: the keys themselves, a list that the layout
-    chunks, so appending keys rewrites only the last chunk.
+    Small maps: for each key in sorted order, its position in insertion order,
+    as text (``"1 2 0"``: a few bytes per key, computed by a C-level sort).
+    Large maps: the keys themselves, a list that the layout chunks, so
+    appending keys rewrites only the last chunk.
     """
     if len(keys) > PERMUTATION_MAX_KEYS:
-        return keys
-    index = {k: i for i, k in enumerate(ordered)}
-    return " ".join([str(index[k]) for k in keys])
+        return None if keys == sorted(keys) else keys
+    positions = sorted(range(len(keys)), key=keys.__getitem__)
+    if positions == list(range(len(keys))):
+        return None
+    return " ".join(map(str, positions))
 
 
 class GraphEncoder:
@@ -269,9 +272,11 @@ class GraphEncoder:
                 return
             if keys == first:
                 return
-        ordered = sorted(keys)
-        if recorded or keys != ordered:
-            self.table.setdefault("order", {})[rel_path(path)] = order_record(keys, ordered)
+        record = order_record(keys)
+        if record is None and recorded:  # sorted, but the class order the decoder would use is not
+            record = " ".join(map(str, range(len(keys)))) if len(keys) <= PERMUTATION_MAX_KEYS else keys
+        if record is not None:
+            self.table.setdefault("order", {})[rel_path(path)] = record
 
     def _seen(self, value: Any, path: Path) -> bool:
         """Memoise a mutable value; True (and a ``ref`` recorded) if it was met before."""
