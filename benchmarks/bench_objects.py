@@ -13,10 +13,8 @@ next commit / object first commit). Writes benchmarks/results/objects.json.
 
 from __future__ import annotations
 
-import argparse
 import collections
 import io
-import json
 import pickle  # the alternative being measured, on the benchmark's own objects only
 import sys
 import tempfile
@@ -26,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.measure import best_of
+from benchmarks.measure import best_of, size_runs_arguments, write_results
 from brainvcs.brains.synthetic import SIZES, learning_step, synthetic_state
 from brainvcs.repo import Repository
 import brainvcs.adapters  # noqa: F401  (installs the object hook on Repository.commit)
@@ -103,11 +101,7 @@ def run(size: str = "M", runs: int = 3) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run, print the table, write the JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="M", choices=sorted(SIZES))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
+    args = size_runs_arguments(__doc__, RESULTS, argv)
     result = run(args.size, args.runs)
     s = result["seconds"]
     print(f"object-graph commits, synthetic brain {args.size}, best of {args.runs}")
@@ -120,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'commit, live object after one learning step':<46} {s['object_next']:>8.3f} "
           f"{result['object_next_vs_object_first']:>8.2f}  (of the first)")
     print(f"  {'pickle.dump of the live object':<46} {s['pickle_dump']:>8.3f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_results(args.out, result)
     return 0
 
 

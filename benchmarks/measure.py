@@ -227,3 +227,20 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def size_runs_arguments(doc: str, results: Path, argv: list[str] | None = None) -> argparse.Namespace:
+    """``--size``, ``--runs`` and ``--out`` parsed for a one-brain benchmark (``doc``: the module docstring)."""
+    from brainvcs.brains.synthetic import SIZES
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--size", default="M", choices=sorted(SIZES), help="synthetic brain size (default M)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each operation (best is kept)")
+    parser.add_argument("--out", type=Path, default=results, help="where to write the JSON results")
+    return parser.parse_args(argv)
+
+
+def write_results(path: Path, result: dict[str, Any]) -> None:
+    """Write a benchmark's results as indented JSON (creating the folder)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

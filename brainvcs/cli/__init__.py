@@ -27,6 +27,7 @@ from .autosavecmds import squash, watch
 from .remotecmds import clone, fetch, ls_remote, pull, push, remote, sync
 from .mergecmds import merge, merge_driver, reseal, revert
 from .diffcmds import diff, git_diff_driver, git_setup, git_textconv
+from .reviewcmds import review
 
 
 class _Group(click.Group):
@@ -138,6 +139,7 @@ COMMANDS: list[click.Command] = [
     git_setup,
     git_diff_driver,
     git_textconv,
+    review,
 ]
 for command in COMMANDS:
     main.add_command(command)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
-from ..repo import Repository
+from ..api import Repository as BrainRepository
 from ..storage.commits import CommitInfo
 
 EXIT_CODES_HELP = """\b
@@ -44,12 +44,16 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 
 
 def with_repo(func: F) -> F:
-    """Open the repository named by --repo, pass it as ``repo``, close it afterwards."""
+    """Open the repository named by --repo, pass it as ``repo``, close it afterwards.
+
+    It is the API's :class:`brainvcs.api.Repository` (the core repository with
+    the CLI's verbs as methods), so a command may hand it to any layer.
+    """
 
     @repo_option
     @functools.wraps(func)
     def wrapper(*args: Any, repo_path: str | None, **kwargs: Any) -> Any:
-        with Repository.open(repo_path or default_repo()) as repo:
+        with BrainRepository.open(repo_path or default_repo()) as repo:
             return func(*args, repo=repo, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -83,23 +87,6 @@ def format_date(seconds: int, tz: int = 0) -> str:
     tz = abs(tz)
     return time.strftime("%a %b %d %H:%M:%S %Y", time.gmtime(seconds + (tz if sign == "+" else -tz))) + \
         f" {sign}{tz // 3600:02d}{tz % 3600 // 60:02d}"
-
-
-def decorations(repo: Repository) -> dict[str, list[str]]:
-    """Commit id -> ref labels, as ``git log --decorate`` shows them."""
-    out: dict[str, list[str]] = {}
-    head_branch = repo.current_branch
-    head = repo.head()
-    for name, sha in repo.refs.branches().items():
-        label = f"HEAD -> {name}" if name == head_branch else name
-        out.setdefault(sha, []).insert(0 if name == head_branch else len(out.get(sha, [])), label)
-    if head_branch is None and head is not None:
-        out.setdefault(head, []).insert(0, "HEAD")
-    for name, sha in repo.tags().items():
-        out.setdefault(sha, []).append(f"tag: {name}")
-    for name, sha in repo.refs.remote_branches().items():
-        out.setdefault(sha, []).append(name)
-    return out
 
 
 def print_commit(info: CommitInfo, labels: list[str] | None = None, *, oneline: bool = False) -> None:

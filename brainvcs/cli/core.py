@@ -12,8 +12,9 @@ from ..errors import UsageError
 from ..snapshot import statefile
 from ..repo import Repository
 from ..storage.revisions import split_path
-from ._common import decorations, emit_json, json_option, print_commit, with_repo
-from .diffcmds import commit_diff_json, print_commit_diff
+from ._common import emit_json, json_option, print_commit, with_repo
+from ..diff.api import commit_diff_json
+from .diffcmds import print_commit_diff
 from .graph import graph_rows
 
 
@@ -107,7 +108,7 @@ def log(repo: Repository, rev: str, max_count: int | None, oneline: bool, first_
         emit_json([dict(c.to_json(), diff=commit_diff_json(repo, c.id)) if stat or patch else c.to_json()
                    for c in commits])
         return
-    labels = decorations(repo)
+    labels = repo.ref_labels()
     if graph:
         for info, row in zip(commits, graph_rows(commits)):
             for line in row.before:
@@ -144,7 +145,7 @@ def show(repo: Repository, rev: str, as_json: bool) -> None:
     if as_json:
         emit_json({"commit": info.to_json(), "manifest": manifest, "diff": commit_diff_json(repo, info.id)})
         return
-    print_commit(info, decorations(repo).get(info.id))
+    print_commit(info, repo.ref_labels().get(info.id))
     click.echo(f"fingerprint {manifest['fingerprint']}")
     for name, module in sorted(manifest["modules"].items()):
         click.echo(f"  {name:<28} {module['kind']:<6} {module['digest'][:16]}")

@@ -7,7 +7,7 @@ import click
 from ..diff import api as diffapi
 from ..diff import render_text, to_json
 from ..diff.markdown import float_changes, histogram_svg, render_markdown
-from ..diff.render import DEFAULT_LIMIT, render_module
+from ..diff.render import render_module
 from ..files import atomic_write
 from ..repo import Repository
 from ._common import emit_json, json_option, with_repo
@@ -101,11 +101,6 @@ def print_commit_diff(repo: Repository, rev: str, *, stat: bool = False) -> None
         for line in render_module(module, stat=True, color=True):
             click.echo(f"  {line}")
     click.echo("")
-
-
-def commit_diff_json(repo: Repository, rev: str) -> dict[str, object]:
-    """What commit ``rev`` changed against its first parent, as diff JSON (items cut to the default limit)."""
-    return to_json(diffapi.diff(repo, None, rev), limit=DEFAULT_LIMIT)
 
 
 _DRIVER_CONTEXT = {"ignore_unknown_options": True, "allow_interspersed_args": False}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import BrainDiff, Endpoint, brain_summary, diff_snapshots
 from . import gitdriver
+from .render import DEFAULT_LIMIT, to_json
 from ..errors import UsageError
 from ..snapshot import layout, statefile
 from ..merge.gitdriver import install_merge_driver
@@ -69,6 +70,11 @@ def diff(repo: Repository, a: str | None = None, b: str = "HEAD", *, modules: li
     result.old = Endpoint(old_rev, old_id) if old_id is not None else None
     result.new = Endpoint(b, new_id)
     return result
+
+
+def commit_diff_json(repo: Repository, rev: str, *, limit: int | None = DEFAULT_LIMIT) -> dict[str, object]:
+    """What commit ``rev`` changed against its first parent, as diff JSON (``show --json``, ``log --stat --json``)."""
+    return to_json(diff(repo, None, rev), limit=limit)
 
 
 def diff_file(repo: Repository, rev: str | None, file: str | os.PathLike[str], *, modules: list[str] | None = None,

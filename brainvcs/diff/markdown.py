@@ -62,12 +62,10 @@ def float_changes(diff: BrainDiff) -> list[float]:
     return [item.delta for record in diff.records() if isinstance(record, FloatRecord) for item in record.items]
 
 
-def histogram_svg(deltas: Sequence[float], *, title: str = "float changes (new − old)", bins: int = BINS) -> str:
-    """A standalone SVG histogram of ``deltas`` (no plotting library; readable on any host)."""
-    width, height, pad = 480, 220, 36
+def histogram_bins(deltas: Sequence[float], bins: int = BINS) -> tuple[float, float, list[int]]:
+    """``(low, high, counts)``: ``deltas`` counted in ``bins`` equal bins from ``low`` to ``high``."""
     if not deltas:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
-                f'<text x="{width // 2}" y="{height // 2}" text-anchor="middle">no float changed</text></svg>\n')
+        return 0.0, 0.0, [0] * bins
     low, high = min(deltas), max(deltas)
     if math.isclose(low, high):
         low, high = low - 0.5, high + 0.5
@@ -75,6 +73,17 @@ def histogram_svg(deltas: Sequence[float], *, title: str = "float changes (new �
     counts = [0] * bins
     for delta in deltas:
         counts[min(bins - 1, int((delta - low) / step))] += 1
+    return low, high, counts
+
+
+def histogram_svg(deltas: Sequence[float], *, title: str = "float changes (new − old)", bins: int = BINS) -> str:
+    """A standalone SVG histogram of ``deltas`` (no plotting library; readable on any host)."""
+    width, height, pad = 480, 220, 36
+    if not deltas:
+        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+                f'<text x="{width // 2}" y="{height // 2}" text-anchor="middle">no float changed</text></svg>\n')
+    low, high, counts = histogram_bins(deltas, bins)
+    step = (high - low) / bins
     top = max(counts)
     bar = (width - 2 * pad) / bins
     bars = []

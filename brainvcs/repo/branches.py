@@ -127,6 +127,22 @@ class Branches:
             self.refs.set_head_branch(name)
         return BranchInfo(name, self.refs.get(BRANCH_PREFIX + name) or ObjectId(""), True)
 
+    def ref_labels(self) -> dict[str, list[str]]:
+        """Commit id -> ref labels, as ``git log --decorate`` shows them (``HEAD -> main``, ``tag: v1``...)."""
+        out: dict[str, list[str]] = {}
+        head_branch = self.current_branch
+        head = self.head()
+        for name, sha in self.refs.branches().items():
+            label = f"HEAD -> {name}" if name == head_branch else name
+            out.setdefault(sha, []).insert(0 if name == head_branch else len(out.get(sha, [])), label)
+        if head_branch is None and head is not None:
+            out.setdefault(head, []).insert(0, "HEAD")
+        for name, sha in self.tags().items():
+            out.setdefault(sha, []).append(f"tag: {name}")
+        for name, sha in self.refs.remote_branches().items():
+            out.setdefault(sha, []).append(name)
+        return out
+
     def tags(self) -> dict[str, ObjectId]:
         """Tag name -> the commit it names."""
         resolver = Resolver(self.refs, self.objects, self.graph)
