@@ -190,11 +190,21 @@ def test_list_items_are_compared_exactly() -> None:
 @pytest.mark.parametrize(("ours", "side"), [([1, 9, 3], "ours"), ([1, 2], "ours"), ([3, 2, 1, 0], None)])
 def test_rewritten_lists_conflict(ours: list[int], side: str | None) -> None:
     value, reason = merge_lists([1, 2, 3], ours, [1, 2, 3, 4])
-    if side is None:  # base's tail [3] opens the list: read as a drop of two and three appends
-        assert (value, reason) == ([2, 1, 0, 4], None)
+    if side is None:  # every base item kept (their order is a merge's doing, not an edit) and 0 added
+        assert (value, reason) == ([1, 2, 3, 0, 4], None)
     else:
         assert value is None
-        assert reason == f"{side} rewrote the list (not an append at the tail or a drop from the head)"
+        assert reason == f"{side} rewrote the list (removed items other than from the head)"
+
+
+def test_items_an_earlier_merge_placed_elsewhere_are_neither_lost_nor_doubled() -> None:
+    # The case that stalled team sync: theirs went through a merge that put ours' old items after its own.
+    base = ["e0", "a1", "a2", "b1", "b2", "c1", "a3"]
+    ours = base + ["a4", "a5"]
+    theirs = ["e0", "b1", "b2", "c1", "b3", "a1", "a2", "a3", "b4"]
+    value, reason = merge_lists(base, ours, theirs)
+    assert reason is None and value == base + ["a4", "a5", "b3", "b4"]
+    assert merge_lists(base, theirs, ours)[0] is not None and sorted(merge_lists(base, theirs, ours)[0]) == sorted(value)
 
 
 def test_rewritten_list_is_a_conflict_in_the_plan() -> None:

@@ -170,25 +170,69 @@ def _edit(base: list[int], side: list[int]) -> tuple[int, int] | None:
     return len(base) - overlap, overlap
 
 
+def _side_edit(base: list[int], side: list[int]) -> tuple[int, list[int]] | None:
+    """How a side changed base, read as an event log: ``(dropped from the head, positions of its new items)``.
+
+    Items are matched per occurrence, wherever they stand in the side: a
+    history that went through merges holds the other side's items where that
+    merge put them, so the order of kept items says nothing. Of an item base
+    holds ``n`` times and the side ``m < n`` times, the first ``n - m`` count as
+    dropped. The dropped positions must be base's head (a rolling window); a
+    side that dropped from the middle or the tail edited the list: None.
+    """
+    have = Counter(side)
+    wanted = Counter(base)
+    surplus = {key: max(0, wanted[key] - have[key]) for key in wanted}
+    dropped = 0
+    for position, key in enumerate(base):
+        if surplus[key]:
+            surplus[key] -= 1
+            if position != dropped:
+                return None  # a removal after a kept item: not a drop from the head
+            dropped += 1
+    if base and dropped == len(base) and len(side) < len(base):
+        return None  # nothing kept and shorter: a rewrite, not a window that turned over
+    budget = Counter(base[dropped:])
+    new: list[int] = []
+    for position, key in enumerate(side):
+        if budget[key]:
+            budget[key] -= 1
+        else:
+            new.append(position)
+    return dropped, new
+
+
 def merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> tuple[Any, str | None]:
-    """Append-only / rolling-window merge of two lists both sides changed."""
+    """Event-log / rolling-window merge of two lists both sides changed (docs/merge.md, "Lists").
+
+    The merge is base's items that neither side dropped (in base's order),
+    then ours' new items, then theirs' new items that ours does not also have
+    (per occurrence); trimmed from the head to the longest length seen when a
+    side dropped items.
+    """
     base_items = list(base) if isinstance(base, (list, tuple)) else []
     ours, theirs = list(ours), list(theirs)
     ids: dict[bytes, int] = {}
     kb, ko, kt = _item_keys(base_items, ids), _item_keys(ours, ids), _item_keys(theirs, ids)
-    edit_o, edit_t = _edit(kb, ko), _edit(kb, kt)
-    if edit_o is None or edit_t is None:
-        side = "ours" if edit_o is None else "theirs"
-        return None, f"{side} rewrote the list (not an append at the tail or a drop from the head)"
-    (drop_o, start_o), (drop_t, start_t) = edit_o, edit_t
-    pending = Counter(ko[start_o:])
+    edits = []
+    for name, keys in (("ours", ko), ("theirs", kt)):
+        edit = _side_edit(kb, keys)
+        if edit is None:
+            # Read in order instead: base's tail, then new items (a window whose new items repeat old ones).
+            window = _edit(kb, keys)
+            if window is None:
+                return None, f"{name} rewrote the list (removed items other than from the head)"
+            edit = (window[0], list(range(window[1], len(keys))))
+        edits.append(edit)
+    (drop_o, new_o), (drop_t, new_t) = edits
+    pending = Counter(ko[i] for i in new_o)
     extra = []
-    for item, key in zip(theirs[start_t:], kt[start_t:]):
-        if pending[key]:
-            pending[key] -= 1  # ours appended the same item: keep it once
+    for i in new_t:
+        if pending[kt[i]]:
+            pending[kt[i]] -= 1  # ours has the same new item (appended too, or merged in earlier): keep it once
             continue
-        extra.append(item)
-    merged = base_items[max(drop_o, drop_t):] + ours[start_o:] + extra
+        extra.append(theirs[i])
+    merged = base_items[max(drop_o, drop_t):] + [ours[i] for i in new_o] + extra
     if drop_o or drop_t:
         cap = max(len(base_items), len(ours), len(theirs))
         merged = merged[max(0, len(merged) - cap):]
