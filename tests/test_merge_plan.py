@@ -459,3 +459,49 @@ def test_list_merge_keeps_every_new_item(base: list[int], drop_o: int, new_o: li
     if drop_o or drop_t:
         expected = expected[max(0, len(expected) - max(len(base), len(ours), len(theirs))):]
     assert (value, reason) == (expected, None)
+
+
+# --------------------------------------------------------------------------
+# Defaults that look at the values: points in time, pruned learning, records with an identity
+
+
+def test_points_in_time_take_the_later_value() -> None:
+    base = {"m": {"seen": "2026-01-01T00:00:00+00:00", "last_update": 1_700_000_000.5, "time": 1}}
+    ours = {"m": {"seen": "2026-03-01T00:00:00+00:00", "last_update": 1_700_000_900.5, "time": 3}}
+    theirs = {"m": {"seen": "2026-02-01T09:30:00+00:00", "last_update": 1_700_000_100.5, "time": 4}}
+    merged = plan_merge(base, ours, theirs).apply()["m"]
+    assert merged["seen"] == "2026-03-01T00:00:00+00:00" and merged["last_update"] == 1_700_000_900.5
+    assert merged["time"] == 6  # a counter of the word "time" still adds: 1 + 2 + 3
+
+
+def test_learning_survives_a_prune_on_the_other_side() -> None:
+    base = {"assoc": {"sea": {"salt": 0.2}, "w": 0.5, "label": "x"}}
+    ours = {"assoc": {"w": 0.5, "label": "x"}}                              # pruned sea, untouched w
+    theirs = {"assoc": {"sea": {"salt": 0.9}, "label": "x"}}                # strengthened sea, pruned w
+    plan = plan_merge(base, ours, theirs)
+    assert plan.conflicts == [] and plan.apply()["assoc"] == {"sea": {"salt": 0.9}, "label": "x"}
+    [kept] = [o for o in plan.outcomes if o.path == "assoc.sea"]
+    assert (kept.source, kept.strategy) == ("theirs", "keep-learned")
+
+
+def test_records_with_an_identity_merge_record_by_record() -> None:
+    base = {"net": {"neurons": [{"id": "n1", "w": 0.2, "fired": 1}, {"id": "n2", "w": 0.4, "fired": 1}]}}
+    ours = {"net": {"neurons": [{"id": "n1", "w": 0.6, "fired": 2}, {"id": "n2", "w": 0.4, "fired": 1},
+                                {"id": "n3", "w": 0.1, "fired": 0}]}}
+    theirs = {"net": {"neurons": [{"id": "n2", "w": 0.8, "fired": 4}, {"id": "n1", "w": 0.2, "fired": 3},
+                                  {"id": "n4", "w": 0.3, "fired": 0}]}}
+    plan = plan_merge(base, ours, theirs)
+    assert plan.conflicts == []
+    assert plan.apply()["net"]["neurons"] == [
+        {"id": "n1", "w": 0.6, "fired": 4},   # ours' weight, both sides' firings: 1 + 1 + 2
+        {"id": "n2", "w": 0.8, "fired": 4},   # theirs' changes
+        {"id": "n3", "w": 0.1, "fired": 0},   # new on ours
+        {"id": "n4", "w": 0.3, "fired": 0}]   # new on theirs
+    [outcome] = [o for o in plan.outcomes if o.path == "net.neurons"]
+    assert outcome.strategy == "records by id"
+
+
+def test_a_conflict_inside_a_record_names_the_record() -> None:
+    base = {"m": [{"id": 1, "label": "a"}]}
+    plan = plan_merge(base, {"m": [{"id": 1, "label": "b"}]}, {"m": [{"id": 1, "label": "c"}]})
+    assert [(c.path, c.reason) for c in plan.conflicts] == [("m", "record 1.label: changed differently on both sides")]

@@ -29,12 +29,13 @@ from typing import Any
 
 import orjson
 
-from ..snapshot import canonical
+from ..snapshot import canonical, tensors
 from ..snapshot.canonical import join_path
 from ..errors import InvalidStateError, MergeConflictError, UsageError
 from ..snapshot.paths import format_path, parse_keys
 from .strategies import FLOAT_STRATEGIES, MergeRules, rules_from_state
-from .values import jsonable, merge_lists, merge_numbers, merge_tensors, same, value_kind
+from .values import (is_time, jsonable, latest, merge_lists, merge_numbers, merge_tensors, record_identity,
+                     records_by_id, records_in_order, same, value_kind)
 
 
 class _Absent:
@@ -289,8 +290,37 @@ class _Planner:
             self.record(keys, path, "ours", None, b, o)
             return
         kind = value_kind(o, t)
-        strategy = self.rules.strategy_for(keys, kind) or self.default(kind, o, t)
+        rule = self.rules.strategy_for(keys, kind) if keys else None
+        if rule is None and b is not ABSENT and (o is ABSENT) != (t is ABSENT):
+            changed = t if o is ABSENT else o
+            if _learned(changed):
+                # A learned value one side pruned and the other went on learning: the learning survives.
+                self.record(keys, path, "theirs" if o is ABSENT else "ours", "keep-learned", b, changed)
+                return
+        if rule is None and kind in ("value", "int", "float") and is_time(keys[-1] if keys else None, o, t):
+            rule = "latest"
+        if rule is None and kind == "list":
+            ident = record_identity(o) if record_identity(o) == record_identity(t) else None
+            if ident is not None and (b is ABSENT or b == [] or record_identity(b) == ident):
+                self.merge_records(keys, path, b, o, t, ident)
+                return
+        strategy = rule or self.default(kind, o, t)
         self.settle(keys, path, b, o, t, kind, strategy)
+
+    def merge_records(self, keys: tuple[str, ...], path: str, b: Any, o: list[Any], t: list[Any],
+                      ident: str) -> None:
+        """A list of records with an identity (neurons with an ``id``...): merged record by record."""
+        sub = _Planner(self.rules, self.float_strategy, {})
+        sub.fallback = self.fallback
+        base, ours, theirs = (records_by_id(v, ident) for v in (b, o, t))
+        sub.walk((), "", {"records": base}, {"records": ours}, {"records": theirs})
+        if sub.conflicts:
+            first = sub.conflicts[0]
+            inner = first.path[len("records"):].lstrip(".")
+            self.conflicts.append(Conflict(path, keys, b, o, t, f"record {inner}: {first.reason}"))
+            return
+        merged = MergePlan({"records": ours}, sub.outcomes, [], self.rules).apply()["records"]
+        self.record(keys, path, "merged", f"records by {ident}", b, records_in_order(merged, o, t, ident))
 
     def descend(self, keys: tuple[str, ...], path: str, b: Any, o: dict[str, Any], t: dict[str, Any]) -> None:
         """Merge two dicts key by key (a base that is not a dict counts as empty)."""
@@ -317,6 +347,9 @@ class _Planner:
         reason: str | None
         if strategy == "conflict":
             value, reason = None, _conflict_reason(b, o, t)
+        elif strategy == "latest":
+            value, reason = (latest(o, t), None) if is_time(None, o, t) or kind in ("int", "float") else \
+                (None, "'latest' needs two points in time")
         elif kind == "list":
             value, reason = merge_lists(b, o, t)
         elif kind == "tensor":
@@ -335,6 +368,11 @@ class _Planner:
         self.used.add(path)
         value = {"ours": o, "theirs": t, "base": b}.get(resolution.kind, resolution.value)
         self.record(keys, path, "resolved", resolution.kind, b, value)
+
+
+def _learned(value: Any) -> bool:
+    """Values a brain learns (numbers, lists, maps, tensors), as opposed to labels (text, flags)."""
+    return (type(value) in (int, float, list, dict) or tensors.is_array(value)) and not isinstance(value, bool)
 
 
 def _conflict_reason(b: Any, o: Any, t: Any) -> str:

@@ -34,7 +34,7 @@ RULES_MODULE = "brainvcs_merge"
 #: What a float changed on both sides can become (``--strategy``).
 FLOAT_STRATEGIES: tuple[str, ...] = ("mean", "max", "min", "ours", "theirs", "conflict")
 #: Every strategy a rule may name.
-STRATEGIES: tuple[str, ...] = (*FLOAT_STRATEGIES, "sum", "append", "union")
+STRATEGIES: tuple[str, ...] = (*FLOAT_STRATEGIES, "sum", "append", "union", "latest")
 #: The documented default for floats changed on both sides.
 DEFAULT_FLOAT_STRATEGY = "mean"
 
@@ -43,7 +43,7 @@ KINDS: tuple[str, ...] = ("dict", "list", "int", "float", "tensor", "value")
 _NUMERIC = frozenset({"int", "float", "tensor"})
 _APPLIES: dict[str, frozenset[str]] = {
     "mean": _NUMERIC, "max": _NUMERIC, "min": _NUMERIC, "sum": _NUMERIC,
-    "append": frozenset({"list"}), "union": frozenset({"dict"}),
+    "append": frozenset({"list"}), "union": frozenset({"dict"}), "latest": frozenset({"int", "float", "value"}),
     "ours": frozenset(KINDS), "theirs": frozenset(KINDS), "conflict": frozenset(KINDS),
 }
 

@@ -8,7 +8,9 @@ cannot be merged.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -237,3 +239,71 @@ def merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> tuple[Any, str
         cap = max(len(base_items), len(ours), len(theirs))
         merged = merged[max(0, len(merged) - cap):]
     return merged, None
+
+
+# --------------------------------------------------------------------------
+# Kinds that need a look at the values: datetimes, timestamps, records with an identity
+
+#: Keys whose numbers are points in time (``timestamp``, ``last_update``, ``created_at``, ``t_time``...).
+_TIME_KEY = re.compile(r"(?:^|_)(?:time|timestamp|date|updated?|at|seen)$", re.IGNORECASE)
+#: Smallest int read as epoch seconds under a time-like key (2001-09-09).
+EPOCH_INT_MIN = 10**9
+#: Keys that name a record's identity inside a list of records.
+IDENTITY_KEYS = ("id", "key", "uuid", "name")
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or len(value) < 10 or not value[:4].isdigit():
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def is_time(key: str | None, ours: Any, theirs: Any) -> bool:
+    """Whether both values are points in time: ISO 8601 text, or numbers under a time-like key."""
+    if isinstance(ours, str) and isinstance(theirs, str):
+        a, b = _when(ours), _when(theirs)
+        return a is not None and b is not None and (a.tzinfo is None) == (b.tzinfo is None)
+    # Numbers: epoch times under a time-like key (a float, or an int of at least 10**9 seconds), so that a
+    # counter of the word "time" still adds up.
+    return (key is not None and bool(_TIME_KEY.search(key))
+            and all(type(v) is float or (type(v) is int and v >= EPOCH_INT_MIN) for v in (ours, theirs)))
+
+
+def latest(ours: Any, theirs: Any) -> Any:
+    """The later of two points in time (see :func:`is_time`); ours on a tie."""
+    a, b = (_when(ours), _when(theirs)) if isinstance(ours, str) else (ours, theirs)
+    return theirs if b > a else ours  # type: ignore[operator]
+
+
+def record_identity(items: Any) -> str | None:
+    """The key that identifies every item of a list of records (dicts), unique within it; None if none does."""
+    if not isinstance(items, list) or not items or not all(isinstance(item, dict) for item in items):
+        return None
+    for key in IDENTITY_KEYS:
+        ids = [item.get(key, ABSENT_ID) for item in items]
+        if all(isinstance(i, (str, int)) and not isinstance(i, bool) for i in ids) and len(set(map(str, ids))) == len(ids):
+            return key
+    return None
+
+
+ABSENT_ID = object()
+
+
+def records_by_id(items: Any, key: str) -> dict[str, Any]:
+    """A list of records as a dict keyed by their identity (as text)."""
+    return {str(item[key]): item for item in items} if isinstance(items, list) else {}
+
+
+def records_in_order(merged: dict[str, Any], ours: list[Any], theirs: list[Any], key: str) -> list[Any]:
+    """Merged records as a list: ours' order, then theirs' new records in theirs' order."""
+    order = [str(item[key]) for item in ours] + [str(item[key]) for item in theirs]
+    seen: set[str] = set()
+    out = []
+    for ident in order:
+        if ident in merged and ident not in seen:
+            seen.add(ident)
+            out.append(merged[ident])
+    return out
