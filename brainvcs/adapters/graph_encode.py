@@ -31,13 +31,12 @@ from typing import Any
 
 from ..errors import InvalidStateError
 from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH, join_path
+from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
 from .trust import class_name
 
 __all__ = ["EXCLUDE_ATTRIBUTE", "ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph", "excluded",
            "object_parts", "slot_names"]
 
-#: The module holding the type tables; no attribute name can start with ``@``.
-TYPES_MODULE = "@types"
 #: The module name refs use for the root object.
 ROOT_MODULE = ""
 #: A class attribute listing attributes that are not state (they take a fresh instance's value on checkout).

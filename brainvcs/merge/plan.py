@@ -23,7 +23,7 @@ never look inside lists: a list is decided as a whole.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,8 +32,10 @@ import orjson
 from ..snapshot import canonical, tensors
 from ..snapshot.canonical import join_path
 from ..errors import InvalidStateError, MergeConflictError, UsageError
+from ..snapshot.names import TYPES_MODULE
 from ..snapshot.paths import format_path, parse_keys
 from .strategies import FLOAT_STRATEGIES, MergeRules, rules_from_state
+from .typetables import atomic_paths, has_type_tables, merge_type_tables
 from .values import (is_time, jsonable, latest, merge_lists, merge_numbers, merge_tensors, record_identity,
                      records_by_id, records_in_order, same, value_kind)
 
@@ -160,6 +162,8 @@ class MergePlan:
     outcomes: list[Outcome] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     rules: MergeRules = field(default_factory=MergeRules)
+    #: Completes a merged state (rebuilds an object graph's type tables); None for plain states.
+    finish: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def clean(self) -> bool:
@@ -191,7 +195,7 @@ class MergePlan:
                 node.pop(keys[-1], None)
             else:
                 node[keys[-1]] = value
-        return merged
+        return self.finish(merged) if self.finish is not None else merged
 
     def counts(self) -> dict[str, Any]:
         """How many paths came from each source, and how many were combined by each strategy."""
@@ -245,6 +249,8 @@ class _Planner:
         self.fallback = strategy if strategy in ("ours", "theirs") else None
         self.resolutions = resolutions
         self.used: set[str] = set()
+        #: Key paths whose values are atomic (object graphs: random generators); see typetables.
+        self.atomic: set[tuple[Any, ...]] = set()
         self.outcomes: list[Outcome] = []
         self.conflicts: list[Conflict] = []
 
@@ -254,6 +260,10 @@ class _Planner:
         self.outcomes.append(Outcome(path, keys, source, change, strategy, value))
 
     def walk(self, keys: tuple[str, ...], path: str, b: Any, o: Any, t: Any) -> None:
+        if keys in self.atomic and not same(o, t) and not same(b, o) and not same(b, t):
+            # One state no merge can combine (a random generator's): ours, like git's "ours" for a binary file.
+            self.record(keys, path, "ours", "atomic", b, o)
+            return
         if same(o, t):
             if same(b, o):
                 return
@@ -408,12 +418,24 @@ def plan_merge(base_state: Mapping[str, Any], ours_state: Mapping[str, Any], the
         wanted[format_path(parse_keys(path))] = (resolution if isinstance(resolution, Resolution)
                                                  else Resolution.parse(resolution))
     planner = _Planner(rules, strategy, wanted)
-    planner.walk((), "", dict(base_state), dict(ours_state), dict(theirs_state))
+    finish = None
+    if has_type_tables(ours_state, theirs_state):
+        # An object graph: merge the values, then rebuild the type tables for the merged values.
+        planner.atomic = atomic_paths(ours_state, theirs_state)
+        values = [{k: v for k, v in state.items() if k != TYPES_MODULE} for state in (base_state, ours_state,
+                                                                                    theirs_state)]
+        planner.walk((), "", *values)
+
+        def finish(merged: dict[str, Any]) -> dict[str, Any]:
+            merged[TYPES_MODULE] = merge_type_tables(ours_state, theirs_state, merged)
+            return merged
+    else:
+        planner.walk((), "", dict(base_state), dict(ours_state), dict(theirs_state))
     unused = sorted(set(wanted) - planner.used)
     if unused:
         raise UsageError(f"--resolve {unused[0]}: no path of that name changed in this merge",
                          "list the merge's paths with `brainvcs merge --dry-run BRANCH`")
-    return MergePlan(ours_state, planner.outcomes, planner.conflicts, rules)
+    return MergePlan(ours_state, planner.outcomes, planner.conflicts, rules, finish)
 
 
 def iter_conflict_lines(conflicts: list[Conflict], width: int = 100) -> Iterator[str]:

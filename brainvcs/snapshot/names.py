@@ -24,6 +24,8 @@ INLINE = "_.json"
 MAP_MARKER = "_map.json"
 LIST_MARKER = "_list.json"
 TENSOR_DIR = "_tensors"
+#: The module of an object-graph state that holds its type tables (docs/format.md §8).
+TYPES_MODULE = "@types"
 
 #: A value whose canonical encoding is longer than this is split (§3.2).
 SPLIT_LIMIT = 16 * 1024
