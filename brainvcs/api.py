@@ -77,9 +77,11 @@ class Repository(CoreRepository):
                         progress=progress)
 
     def sync(self, remote: str = "origin", branch: str | None = None, *, attempts: int = 5,
-             strategy: str | None = None, progress: ProgressFn | None = None) -> ops.SyncResult:
+             strategy: str | None = None, on_conflict: str | None = None,
+             progress: ProgressFn | None = None) -> ops.SyncResult:
         """Fetch, merge and push until the remote holds both sides' learning (``brainvcs sync``)."""
-        return ops.sync(self, remote, branch, attempts=attempts, strategy=strategy, progress=progress)
+        return ops.sync(self, remote, branch, attempts=attempts, strategy=strategy, on_conflict=on_conflict,
+                        progress=progress)
 
     def history(self, path: str | Sequence[Segment], rev_range: str = "HEAD", *,
                 changes_only: bool = False) -> list[HistoryPoint]:

@@ -65,6 +65,10 @@ class Capture:
     reason: str
     waiters: list[Waiter]
     seconds: float = 0.0  # spent reading (and copying) the state
+    #: Team sync: the state the brain descended from when it was read, and the commit holding it (None: not
+    #: committed yet, or no team sync).
+    base_state: Mapping[str, Any] | None = None
+    base: str | None = None
 
 
 def state_getter(brain: Any, get_state: Callable[[], Mapping[str, Any]] | None) -> Callable[[], Mapping[str, Any]]:
@@ -76,5 +80,22 @@ def state_getter(brain: Any, get_state: Callable[[], Mapping[str, Any]] | None) 
         return to_state  # type: ignore[no-any-return]
     if isinstance(brain, Mapping):
         return lambda: brain
-    raise UsageError(f"cannot read a state from {type(brain).__name__}",
-                     "pass an object with to_state(), a state dict, or get_state=callable")
+    if brain is None:
+        raise UsageError("nothing to autosave", "pass the brain, or get_state=callable")
+    from ..adapters import adapter_for
+
+    adapter = adapter_for(brain)  # any object: its object graph (docs/adapters.md), checked on first save
+    return lambda: adapter.to_state(brain)
+
+
+def state_setter(brain: Any, set_state: Callable[[Mapping[str, Any]], None] | None) -> Callable[[Mapping[str, Any]], None]:
+    """How to put a state back into ``brain`` (team sync): ``set_state``, else the brain's adapter, in place."""
+    if set_state is not None:
+        return set_state
+    if brain is None:
+        raise UsageError("team sync needs the brain to restore what other machines learned into it",
+                         "pass the brain, or set_state=callable")
+    from ..adapters import adapter_for
+
+    adapter = adapter_for(brain)
+    return lambda state: adapter.restore(state, into=brain)

@@ -25,7 +25,9 @@ from typing import Any
 from ..errors import BrainVCSError, UsageError
 from ..repo import Repository
 from .hooks import MethodHooks
-from .capture import Capture, SaveResult, Waiter, copy_state, state_getter
+from .capture import Capture, SaveResult, Waiter, copy_state, state_getter, state_setter
+from .teamsync import TeamSync
+from ..merge.plan import plan_merge
 from .target import AutosaveTarget
 
 log = logging.getLogger("brainvcs.autosave")
@@ -52,7 +54,11 @@ class Autosaver:
     state read (leave it on unless ``get_state``/``to_state`` already returns
     a copy the brain will not touch). ``max_overhead``: the share of wall time
     saves may take (None: no limit). ``save_at_exit``: stop (with a final
-    save) at interpreter exit. See ``docs/autosave.md``.
+    save) at interpreter exit. ``sync_remote``: after autosaves, at most every
+    ``sync_every_seconds``, sync the autosave branch with that remote and
+    merge what other machines learned into the live brain (``set_state`` puts
+    a state back; default: the brain's adapter, in place; see
+    :mod:`brainvcs.autosave.teamsync`). See ``docs/autosave.md``.
     """
 
     def __init__(self, repo: Repository | str | Path, brain: Any = None, *,
@@ -63,7 +69,9 @@ class Autosaver:
                  on_save: Callable[[SaveResult], None] | None = None,
                  message: str = "autosave", author: str | None = None,
                  lock: Any = None, copy: bool = True, save_at_exit: bool = True,
-                 max_overhead: float | None = 0.05) -> None:
+                 max_overhead: float | None = 0.05, sync_remote: str | None = None,
+                 sync_every_seconds: float = 60.0, sync_strategy: str | None = None,
+                 set_state: Callable[[Mapping[str, Any]], None] | None = None) -> None:
         if every_seconds is not None and every_seconds <= 0:
             raise UsageError(f"every_seconds must be positive, not {every_seconds}")
         if max_overhead is not None and not 0 < max_overhead <= 1:
@@ -106,6 +114,17 @@ class Autosaver:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._hooks = MethodHooks(self.lock, self.notify_change)
+        #: Continuous team sync (None unless ``sync_remote`` was given).
+        self.team: TeamSync | None = None
+        # Team sync, under the brain's lock: the state the live brain descends from, the commit holding it
+        # (None while that state is a capture not yet committed), and the captures committed as they were.
+        self._base_state: Mapping[str, Any] | None = None
+        self._base_commit: str | None = None
+        self._committed: dict[int, tuple[Mapping[str, Any], str]] = {}
+        if sync_remote is not None and not copy:
+            raise UsageError("team sync needs copy=True", "the saver merges states it read; they must not change")
+        if sync_remote is not None:
+            self.team = TeamSync(sync_remote, sync_every_seconds, sync_strategy, state_setter(brain, set_state))
         #: Number of autosave commits that landed.
         self.saves = 0
         self.last_save: SaveResult | None = None
@@ -261,6 +280,9 @@ class Autosaver:
                 state = self._get_state()
                 if self.copy:
                     state = copy_state(state)
+                base_state, base = self._base_state, self._base_commit
+                if self.team is not None:  # the live brain now descends from this capture
+                    self._base_state, self._base_commit = state, None
             finally:
                 if not locked:
                     self.lock.release()
@@ -268,7 +290,7 @@ class Autosaver:
             with self._cond:
                 self._changes += changes
             raise
-        return Capture(state, changes, reason, waiters, time.monotonic() - started)
+        return Capture(state, changes, reason, waiters, time.monotonic() - started, base_state, base)
 
     def _capture(self, reason: str, waiter: Waiter | None = None, *, locked: bool = False) -> None:
         waiters = [waiter] if waiter else []
@@ -281,6 +303,7 @@ class Autosaver:
             return
         with self._cond:
             if self._pending is not None:  # not saved yet: the newer capture supersedes it
+                capture.base_state, capture.base = self._pending.base_state, self._pending.base
                 capture.changes += self._pending.changes
                 capture.seconds += self._pending.seconds
                 capture.waiters[:0] = self._pending.waiters
@@ -362,6 +385,14 @@ class Autosaver:
         return True
 
     def _failed(self, capture: Capture, exc: BaseException) -> None:
+        if self.team is not None:
+            # Its learning is not on any commit: whatever descends from it descends from its own base instead.
+            with self.lock:
+                if self._base_state is capture.state:
+                    self._base_state, self._base_commit = capture.base_state, capture.base
+            with self._cond:
+                if self._pending is not None and self._pending.base_state is capture.state:
+                    self._pending.base_state, self._pending.base = capture.base_state, capture.base
         with self._cond:
             self._changes += capture.changes  # still unsaved: the next capture covers them
             self._failures += 1
@@ -385,7 +416,11 @@ class Autosaver:
         started = time.monotonic()
         summary = f"{capture.changes} change(s) since the last autosave ({capture.reason})"
         try:
-            result, seq = self.target.commit(repo, capture.state, self.message, summary=summary, author=self.author)
+            state = self._rebased(repo, capture)
+            result, seq = self.target.commit(repo, state, self.message, summary=summary, author=self.author)
+            if state is not capture.state and result.commit is not None:
+                # The saved state holds the team's learning the live brain has not seen yet: take it in.
+                self._adopt(repo, capture, result.commit.id)
         except Exception as exc:
             self._throttle(capture.seconds + time.monotonic() - started)
             self._failed(capture, exc)
@@ -393,6 +428,13 @@ class Autosaver:
         with self._cond:
             self._failures = 0
             self._hold_until = 0.0
+        if self.team is not None and result.commit is not None and state is capture.state:
+            with self.lock:
+                self._committed[id(capture.state)] = (capture.state, result.commit.id)
+                while len(self._committed) > 8:
+                    del self._committed[next(iter(self._committed))]
+                if self._base_state is capture.state:  # the live brain descends from what was just saved
+                    self._base_commit = result.commit.id
         self._throttle(capture.seconds + time.monotonic() - started)
         saved = None
         if result.changed:
@@ -407,7 +449,70 @@ class Autosaver:
                 except Exception:
                     log.exception("autosave on_save callback failed (the save itself landed)")
         self._finish(capture, result=saved)
+        if self.team is not None and self.team.due() and not self._stopping:
+            self._team_sync(repo, capture)
         return True
+
+    def _rebased(self, repo: Repository, capture: Capture) -> Mapping[str, Any]:
+        """The state to commit: the capture, merged onto the branch if a team sync moved it since the brain was read.
+
+        A capture read before the live brain took in a sync holds the
+        brain without the team's new learning; committed as is on the new
+        tip it would undo that learning. It is merged three ways instead:
+        base = the commit the brain descended from, ours = the capture,
+        theirs = the tip.
+        """
+        if self.team is None or capture.base_state is None:
+            return capture.state
+        base = capture.base
+        if base is None:
+            with self.lock:
+                base = self._committed.get(id(capture.base_state), (None, None))[1]
+        tip = repo.refs.get(self.target.ref)
+        if tip is None or tip == base:
+            return capture.state
+        return plan_merge(capture.base_state, capture.state, repo.checkout(tip), on_conflict="ours").apply()
+
+    def _take_live(self) -> Mapping[str, Any] | None:
+        """Lock the brain and read it (None: stopping); the caller releases the lock."""
+        if not self._acquire_brain_lock():
+            return None
+        try:
+            state = self._get_state()
+            return copy_state(state) if self.copy else state
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _adopted(self, tip: str, state: Mapping[str, Any]) -> None:
+        """Called with the brain's lock held, right after the live brain took in commit ``tip`` (``state``)."""
+        self._base_state, self._base_commit = state, tip
+
+    def _adopt(self, repo: Repository, capture: Capture, tip: str) -> None:
+        assert self.team is not None
+        if self.team.adopt(repo, tip, capture.state, self._take_live, self.lock.release, self._adopted):
+            with self._cond:
+                self._changes += 1
+                self._cond.notify_all()
+
+    def _team_sync(self, repo: Repository, capture: Capture) -> None:
+        """Sync the autosave branch; errors are reported and backed off, never raised."""
+        assert self.team is not None
+        try:
+            # What the live brain descends from, if a commit holds it (else the adoption waits for that commit).
+            with self.lock:
+                saved = self._base_state if self._base_commit is not None else None
+            event = self.team.run(repo, self.autosave_branch, saved, self._take_live, self.lock.release,
+                                  self._adopted)
+        except Exception as exc:
+            self._report(exc)
+            return
+        finally:
+            self.target.reread()  # the sync may have moved the branch: land the next autosave on its tip
+        if event.adopted:  # the brain changed under the learning loop: save it (a no-op if it is the synced tip)
+            with self._cond:
+                self._changes += 1
+                self._cond.notify_all()
 
     def _throttle(self, cost: float) -> None:
         # A save that cost ``cost`` seconds is followed by enough idle time to keep within the budget.

@@ -84,6 +84,10 @@ class AutosaveTarget:
             self._tip = expected
         return result, seq
 
+    def reread(self) -> None:
+        """Forget the tip this target last wrote: the next commit reads the branch again (after a sync moved it)."""
+        self._known = False
+
     def _start(self, repo: Repository) -> tuple[ObjectId | None, list[str] | None]:
         auto_tip = repo.refs.get(self.ref)
         if self.on_branch or self._session_started:

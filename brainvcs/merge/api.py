@@ -151,15 +151,17 @@ def base_state(repo: Repository, bases: list[ObjectId]) -> dict[str, Any]:
 
 
 def plan_commits(repo: Repository, ours: ObjectId, theirs: ObjectId, *, strategy: str | None = None,
+                 on_conflict: str | None = None,
                  resolutions: Mapping[str, Resolution | str] | None = None) -> tuple[MergePlan, list[ObjectId]]:
     """Plan merging commit ``theirs`` into commit ``ours``; returns the plan and the merge bases."""
     bases = repo.graph.merge_bases([ours], [theirs])
     base = base_state(repo, bases)
-    plan = plan_merge(base, repo.checkout(ours), repo.checkout(theirs), strategy=strategy, resolutions=resolutions)
+    plan = plan_merge(base, repo.checkout(ours), repo.checkout(theirs), strategy=strategy, resolutions=resolutions,
+                      on_conflict=on_conflict)
     return plan, bases
 
 
-def merge(repo: Repository, branch: str, *, strategy: str | None = None,
+def merge(repo: Repository, branch: str, *, strategy: str | None = None, on_conflict: str | None = None,
           resolutions: Mapping[str, Resolution | str] | None = None, dry_run: bool = False,
           message: str | None = None, author: str | None = None, into: str | None = None) -> MergeResult:
     """Merge ``branch`` (any revision) into the current branch (or into branch ``into``).
@@ -185,7 +187,7 @@ def merge(repo: Repository, branch: str, *, strategy: str | None = None,
         return MergeResult("fast-forward", ref, ours, theirs, dry_run=dry_run)
     if repo.is_ancestor(theirs, ours):
         return MergeResult("up-to-date", ref, ours, theirs, dry_run=dry_run)
-    plan, bases = plan_commits(repo, ours, theirs, strategy=strategy, resolutions=resolutions)
+    plan, bases = plan_commits(repo, ours, theirs, strategy=strategy, resolutions=resolutions, on_conflict=on_conflict)
     if dry_run:
         return MergeResult("planned", ref, ours, theirs, tuple(bases), plan, dry_run=True)
     if plan.conflicts:

@@ -397,7 +397,8 @@ def _conflict_reason(b: Any, o: Any, t: Any) -> str:
 
 def plan_merge(base_state: Mapping[str, Any], ours_state: Mapping[str, Any], theirs_state: Mapping[str, Any], *,
                strategies: MergeRules | None = None, strategy: str | None = None,
-               resolutions: Mapping[str, Resolution | str] | None = None) -> MergePlan:
+               resolutions: Mapping[str, Resolution | str] | None = None,
+               on_conflict: str | None = None) -> MergePlan:
     """Plan the three-way merge of ``theirs_state`` into ``ours_state`` (pure).
 
     ``strategies`` are the per-path rules (default: those ``ours_state`` carries
@@ -418,6 +419,10 @@ def plan_merge(base_state: Mapping[str, Any], ours_state: Mapping[str, Any], the
         wanted[format_path(parse_keys(path))] = (resolution if isinstance(resolution, Resolution)
                                                  else Resolution.parse(resolution))
     planner = _Planner(rules, strategy, wanted)
+    if on_conflict is not None:
+        if on_conflict not in ("ours", "theirs"):
+            raise UsageError(f"on_conflict must be ours or theirs, not {on_conflict!r}")
+        planner.fallback = on_conflict  # settles what would conflict; floats keep their strategy
     finish = None
     if has_type_tables(ours_state, theirs_state):
         # An object graph: merge the values, then rebuild the type tables for the merged values.

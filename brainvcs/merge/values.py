@@ -172,35 +172,40 @@ def _edit(base: list[int], side: list[int]) -> tuple[int, int] | None:
     return len(base) - overlap, overlap
 
 
-def _side_edit(base: list[int], side: list[int]) -> tuple[int, list[int]] | None:
-    """How a side changed base, read as an event log: ``(dropped from the head, positions of its new items)``.
+def _side_edit(base: list[int], side: list[int]) -> tuple[set[int], list[int]] | None:
+    """How a side changed base, read as an event log: ``(dropped base positions, positions of its new items)``.
 
     Items are matched per occurrence, wherever they stand in the side: a
     history that went through merges holds the other side's items where that
     merge put them, so the order of kept items says nothing. Of an item base
     holds ``n`` times and the side ``m < n`` times, the first ``n - m`` count as
-    dropped. The dropped positions must be base's head (a rolling window); a
-    side that dropped from the middle or the tail edited the list: None.
+    dropped. Drops from base's head are a rolling window. Drops elsewhere are
+    a window too when the side's new items all follow its kept ones (a
+    window another merge trimmed in its own order); otherwise, or when
+    nothing was added, the side edited the list: None.
     """
     have = Counter(side)
     wanted = Counter(base)
     surplus = {key: max(0, wanted[key] - have[key]) for key in wanted}
-    dropped = 0
+    dropped: set[int] = set()
     for position, key in enumerate(base):
         if surplus[key]:
             surplus[key] -= 1
-            if position != dropped:
-                return None  # a removal after a kept item: not a drop from the head
-            dropped += 1
-    if base and dropped == len(base) and len(side) < len(base):
+            dropped.add(position)
+    if base and len(dropped) == len(base) and len(side) < len(base):
         return None  # nothing kept and shorter: a rewrite, not a window that turned over
-    budget = Counter(base[dropped:])
+    budget = Counter(key for position, key in enumerate(base) if position not in dropped)
     new: list[int] = []
+    kept_last = -1
     for position, key in enumerate(side):
         if budget[key]:
             budget[key] -= 1
+            kept_last = position
         else:
             new.append(position)
+    from_head = dropped == set(range(len(dropped)))
+    if not from_head and (not new or new[0] < kept_last):
+        return None  # removed from the middle or the tail: an edit in place
     return dropped, new
 
 
@@ -224,7 +229,7 @@ def merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> tuple[Any, str
             window = _edit(kb, keys)
             if window is None:
                 return None, f"{name} rewrote the list (removed items other than from the head)"
-            edit = (window[0], list(range(window[1], len(keys))))
+            edit = (set(range(window[0])), list(range(window[1], len(keys))))
         edits.append(edit)
     (drop_o, new_o), (drop_t, new_t) = edits
     pending = Counter(ko[i] for i in new_o)
@@ -234,12 +239,12 @@ def merge_lists(base: Any, ours: list[Any], theirs: list[Any]) -> tuple[Any, str
             pending[kt[i]] -= 1  # ours has the same new item (appended too, or merged in earlier): keep it once
             continue
         extra.append(theirs[i])
-    merged = base_items[max(drop_o, drop_t):] + [ours[i] for i in new_o] + extra
-    if drop_o or drop_t:
+    dropped = drop_o | drop_t
+    merged = [item for i, item in enumerate(base_items) if i not in dropped] + [ours[i] for i in new_o] + extra
+    if dropped:
         cap = max(len(base_items), len(ours), len(theirs))
         merged = merged[max(0, len(merged) - cap):]
     return merged, None
-
 
 # --------------------------------------------------------------------------
 # Kinds that need a look at the values: datetimes, timestamps, records with an identity

@@ -128,11 +128,13 @@ def _current_branch(repo: Repository, branch: str | None) -> str:
 
 
 def integrate(repo: Repository, branch: str, remote: str, remote_branch: str, *,
-              strategy: str | None = None) -> PullResult:
+              strategy: str | None = None, on_conflict: str | None = None) -> PullResult:
     """Bring ``refs/remotes/<remote>/<remote_branch>`` into local ``branch``: fast-forward, or a semantic merge.
 
     ``strategy`` goes to the merge engine (``mean``/``max``/``min`` for floats
     changed on both sides; ``ours``/``theirs`` also settle any other conflict).
+    ``on_conflict`` (``ours``/``theirs``) settles only what would conflict,
+    leaving every other default as it is.
     """
     theirs_ref = tracking_ref(remote, remote_branch)
     theirs = repo.refs.get(theirs_ref)
@@ -151,12 +153,13 @@ def integrate(repo: Repository, branch: str, remote: str, remote_branch: str, *,
                 return PullResult(branch, remote, remote_branch, "created", None, theirs)
             repo.refs.move(local, ours, theirs, f"pull {remote}: fast-forward")
             return PullResult(branch, remote, remote_branch, "fast-forward", ours, theirs)
-        merged = merge_diverged(repo, branch, f"{remote}/{remote_branch}", ours, strategy=strategy)
+        merged = merge_diverged(repo, branch, f"{remote}/{remote_branch}", ours, strategy=strategy,
+                                on_conflict=on_conflict)
     return PullResult(branch, remote, remote_branch, "merged", ours, merged)
 
 
 def merge_diverged(repo: Repository, branch: str, theirs: str, ours: ObjectId, *,
-                   strategy: str | None = None) -> ObjectId:
+                   strategy: str | None = None, on_conflict: str | None = None) -> ObjectId:
     """Merge the remote-tracking ref ``theirs`` into local ``branch`` with the semantic merge engine.
 
     The engine (:func:`brainvcs.merge.api.merge`) commits a merge with parents
@@ -168,7 +171,8 @@ def merge_diverged(repo: Repository, branch: str, theirs: str, ours: ObjectId, *
     except ImportError:  # an installation without the merge package can still fast-forward
         raise BrainVCSError(f"{branch} and {theirs} have diverged and this installation has no merge engine",
                             "merge them by hand: check out both states, combine, and commit with both parents") from None
-    result = merge_api.merge(repo, theirs, into=branch, strategy=strategy, message=f"Merge {theirs} into {branch}")
+    result = merge_api.merge(repo, theirs, into=branch, strategy=strategy, on_conflict=on_conflict,
+                             message=f"Merge {theirs} into {branch}")
     tip = result.tip
     if tip is None or tip == ours:
         raise BrainVCSError(f"merging {theirs} into {branch} left the branch at {ours[:12]} ({result.status})")
@@ -208,14 +212,16 @@ def push(repo: Repository, remote: str = "origin", refspecs: list[str] | None = 
 
 
 def sync(repo: Repository, remote: str = "origin", branch: str | None = None, *, attempts: int = 5,
-         strategy: str | None = None, progress: ProgressFn | None = None) -> SyncResult:
+         strategy: str | None = None, on_conflict: str | None = None,
+         progress: ProgressFn | None = None) -> SyncResult:
     """Fetch, merge and push ``branch`` until the remote and the local branch hold one brain with both learnings.
 
     A push refused because the remote moved after the fetch (another machine
     synced first) starts the next round; after ``attempts`` rounds the last
     PushRejectedError is raised. Nothing is ever forced. ``strategy`` is
     passed to each merge (see :func:`integrate`); a merge conflict stops the
-    sync with MergeConflictError and moves no ref.
+    sync with MergeConflictError and moves no ref, unless ``on_conflict``
+    (``ours``/``theirs``) settles it.
     """
     if attempts < 1:
         raise UsageError(f"attempts must be at least 1, not {attempts}")
@@ -229,7 +235,7 @@ def sync(repo: Repository, remote: str = "origin", branch: str | None = None, *,
     for attempt in range(1, attempts + 1):
         fetched = fetch(repo, remote, progress=progress)
         if repo.refs.get(tracking_ref(remote, remote_branch)) is not None:
-            step = integrate(repo, branch, remote, remote_branch, strategy=strategy)
+            step = integrate(repo, branch, remote, remote_branch, strategy=strategy, on_conflict=on_conflict)
             pulls.append(PullResult(step.branch, step.remote, step.remote_branch, step.status, step.old,
                                     step.new, fetched))
         local = repo.refs.get(BRANCH_PREFIX + branch)

@@ -27,8 +27,9 @@ from typing import Any, TypeVar
 from dulwich.client import (GitClient, HTTPUnauthorized, LocalGitClient, SSHGitClient, StrangeHostname,
                             SubprocessSSHVendor, TCPGitClient, Urllib3HttpGitClient)
 from dulwich.errors import GitProtocolError, HangupException, NotGitRepository
+from dulwich.file import FileLocked
 
-from ..errors import AuthenticationError, BrainVCSError, CorruptObjectError, RemoteError
+from ..errors import AuthenticationError, BrainVCSError, CorruptObjectError, PushRejectedError, RemoteError
 from . import credentials as creds
 from .credentials import Credential
 from .urls import RemoteURL, redact_text
@@ -192,6 +193,11 @@ def translate_error(exc: BaseException, url: RemoteURL,
                                   f"({exc.filename})",
                                   "run `brainvcs verify`, then `brainvcs gc` to rewrite the packs; "
                                   "the remote is not at fault")
+    if isinstance(exc, FileLocked):
+        # A local remote's ref .lock exists: another push is updating that ref at this moment.
+        return PushRejectedError(f"push to {where} rejected: another push was updating the same ref at that moment",
+                                 "sync again (it fetches what the other push brought and retries)",
+                                 rejected={os.fsdecode(exc.filename): "locked by a concurrent push"})
     if isinstance(exc, NotGitRepository) or (url.kind == "local" and isinstance(exc, (FileNotFoundError,))):
         return RemoteError(f"no repository at {where}", "check the URL; the repository must exist on the server")
     if isinstance(exc, StrangeHostname):
