@@ -477,8 +477,10 @@ def test_invalid_settings_are_refused(repo: Repository) -> None:
     with pytest.raises(UsageError):
         Autosaver(repo, {}, max_overhead=0)
     with pytest.raises(UsageError) as info:
-        Autosaver(repo, object())
-    assert "to_state()" in (info.value.hint or "")
+        Autosaver(repo, None)  # any object is a brain now (its object graph), but there must be one
+    assert "pass the brain" in (info.value.hint or "")
+    with pytest.raises(UsageError, match="copy=True"):
+        Autosaver(repo, {}, sync_remote="origin", copy=False)
     saver = Autosaver(repo, {}, every_seconds=None).start()
     with pytest.raises(UsageError):
         saver.start()

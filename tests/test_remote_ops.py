@@ -378,7 +378,8 @@ def test_pull_of_diverged_history_merges(origin_repo: Repository, server: Path, 
     origin_repo.commit(sample_state(8), "we learned")
     calls: list[tuple[str, str]] = []
 
-    def fake_merge(repo: Repository, branch: str, theirs: str, ours: str, strategy: str | None = None) -> str:
+    def fake_merge(repo: Repository, branch: str, theirs: str, ours: str, strategy: str | None = None,
+                   on_conflict: str | None = None) -> str:
         calls.append((branch, theirs))
         result = repo.commit(sample_state(9), "merged", parents=[ours, theirs])
         assert result.commit is not None
@@ -441,7 +442,8 @@ def test_sync_retries_when_the_remote_moves_and_gives_up_after_attempts(
         ops.push(other)
         return result
 
-    def merge(repo: Repository, branch: str, theirs: str, ours: str, strategy: str | None = None) -> str:
+    def merge(repo: Repository, branch: str, theirs: str, ours: str, strategy: str | None = None,
+              on_conflict: str | None = None) -> str:
         result = repo.commit(sample_state(100 + step[0]), "merged", parents=[ours, theirs])
         assert result.commit is not None
         return result.commit.id

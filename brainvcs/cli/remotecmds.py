@@ -228,16 +228,19 @@ def _maybe_open(path: str) -> Repository | None:
 @click.option("--attempts", type=click.IntRange(min=1), default=5, show_default=True,
               help="Rounds of fetch-merge-push to try while the remote keeps moving.")
 @strategy_option
+@click.option("--on-conflict", type=click.Choice(["ours", "theirs"]), default=None,
+              help="Settle only what would stop the merge (a label changed differently on both sides) with this "
+                   "side; learned values still merge by their rules.")
 @quiet_option
 @json_option
 @with_repo
-def sync(repo: Repository, remote: str, branch: str | None, attempts: int, strategy: str | None, quiet: bool,
-         as_json: bool) -> None:
+def sync(repo: Repository, remote: str, branch: str | None, attempts: int, strategy: str | None,
+         on_conflict: str | None, quiet: bool, as_json: bool) -> None:
     """Fetch, merge and push BRANCH (default: current) until REMOTE and this repository hold the same brain.
 
     When another machine pushed in between, its learning is merged in and the
     push is tried again (up to --attempts rounds); nothing is ever forced.
     """
-    result = ops.sync(repo, remote, branch, attempts=attempts, strategy=strategy,
+    result = ops.sync(repo, remote, branch, attempts=attempts, strategy=strategy, on_conflict=on_conflict,
                       progress=_progress(quiet, as_json))
     emit(result, as_json)
