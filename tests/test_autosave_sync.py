@@ -43,7 +43,9 @@ def test_two_autosaving_machines_stay_one_brain(tmp_path: Path) -> None:
     for saver in (m[2] for m in machines):
         saver.start()
     try:
-        for round_ in range(80):
+        for round_ in range(600):  # at least 40 rounds, and until both brains took in the other's learning
+            if round_ >= 40 and all(s.team is not None and s.team.adoptions > 0 for _, _, s in machines):
+                break
             for index, (_, brain, saver) in enumerate(machines):
                 with saver.lock:  # what a hooked learning method does
                     step = 1000 * (index + 1) + round_

@@ -64,8 +64,9 @@ class TeamSync:
         self.set_state = set_state
         self.failures = 0
         self.next_at = 0.0
-        #: Syncs that got through, and the last one.
+        #: Syncs that got through, times the live brain took in other machines' learning, and the last sync.
         self.syncs = 0
+        self.adoptions = 0
         self.last: SyncEvent | None = None
 
     def due(self) -> bool:
@@ -114,6 +115,7 @@ class TeamSync:
                 state = plan_merge(saved, live, synced, strategy=self.strategy, on_conflict="ours").apply()
             self.set_state(state)
             adopted(tip, synced)
+            self.adoptions += 1
         finally:
             release()
         return True
