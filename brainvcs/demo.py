@@ -7,6 +7,8 @@ and commits the result with a generated summary of what was learned.
 
 from __future__ import annotations
 
+import importlib.util
+
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -141,4 +143,7 @@ def run_demo(directory: str | Path | None = None, *, echo: Callable[[str], None]
         echo(f"verify: {report.commits} commits, {report.objects} objects read, "
              f"{'all digests match' if report.ok else 'PROBLEMS: ' + '; '.join(report.problems[:3])}")
         echo(f"Explore it: brainvcs --help; brainvcs log --repo {path}; git -C {path} log --stat")
+        needs = "" if importlib.util.find_spec("starlette") and importlib.util.find_spec("uvicorn") else \
+            " (after pip install 'brainvcs[review]')"
+        echo(f"Review its learning in a browser: brainvcs --repo {path} review{needs}")
     return result
