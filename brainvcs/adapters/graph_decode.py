@@ -22,13 +22,14 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import CorruptObjectError, UsageError
+from ..errors import CorruptObjectError
 from ..snapshot.canonical import join_path
 from ..snapshot.paths import split_path
-from .graph_encode import ROOT_MODULE, TYPES_MODULE, excluded, slot_names
+from .graph_encode import ROOT_MODULE, TYPES_MODULE
+from .graph_objects import FreshValues, apply_state, excluded, new_instance, set_attrs, slot_names, transplant
 from .trust import TypeResolver
 
-__all__ = ["GraphDecoder", "decode_graph", "new_instance"]
+__all__ = ["GraphDecoder", "decode_graph"]
 
 _FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 _DICT_KINDS: dict[str, Callable[[], dict[Any, Any]]] = {
@@ -39,65 +40,6 @@ def _corrupt(where: str, problem: str) -> CorruptObjectError:
     return CorruptObjectError(f"{where or 'the brain'}: {problem}")
 
 
-def new_instance(cls: type, where: str) -> Any:
-    """An instance of ``cls`` made without ``__init__`` (``cls.__new__(cls)``, as pickle does)."""
-    try:
-        make: Any = cls.__new__
-        if make is object.__new__:
-            return object.__new__(cls)
-        return make(cls)
-    except TypeError as exc:
-        raise UsageError(f"{where or 'the brain'}: cannot make a {cls.__qualname__} without arguments ({exc})",
-                         "give the class __getstate__/__setstate__, or register an adapter for it") from None
-
-
-def _set_attrs(obj: Any, attrs: dict[str, Any], slots: frozenset[str]) -> None:
-    """Assign restored attributes the way pickle does: ``__dict__`` directly, slots by setattr."""
-    own = getattr(obj, "__dict__", None)
-    for name, value in attrs.items():
-        if name in slots or not isinstance(own, dict):
-            object.__setattr__(obj, name, value)
-        else:
-            own[name] = value
-
-
-def apply_state(obj: Any, state: Any, where: str) -> None:
-    """``obj.__setstate__(state)`` if the class has one, else pickle's default for dict / (dict, slots) states."""
-    cls = type(obj)
-    setstate = getattr(cls, "__setstate__", None)
-    if setstate is not None and setstate is not getattr(object, "__setstate__", None):
-        obj.__setstate__(state)
-        return
-    slots: dict[str, Any] = {}
-    if isinstance(state, tuple) and len(state) == 2:
-        state, slots = state
-    for part in (state, slots):
-        if part is not None and not isinstance(part, dict):
-            raise _corrupt(where, f"state of a {cls.__qualname__} is a {type(part).__name__}, not a dict")
-    _set_attrs(obj, dict(state or {}), frozenset(slots or ()))
-    for name, value in (slots or {}).items():
-        object.__setattr__(obj, name, value)
-
-
-class _Fresh:
-    """Fresh instances' values for excluded attributes, one construction per class."""
-
-    def __init__(self) -> None:
-        self.made: dict[type, Any] = {}
-
-    def values(self, cls: type, names: frozenset[str], where: str) -> dict[str, Any]:
-        if cls not in self.made:
-            try:
-                self.made[cls] = cls()
-            except Exception as exc:
-                raise UsageError(f"{where or 'the brain'}: {cls.__qualname__} excludes {', '.join(sorted(names))} "
-                                 f"from its state, but {cls.__qualname__}() fails ({exc}), so they have no fresh "
-                                 "value", "give the class a constructor callable without arguments, or "
-                                 "__getstate__/__setstate__ that rebuild them") from None
-        fresh = self.made[cls]
-        return {name: getattr(fresh, name) for name in names if hasattr(fresh, name)}
-
-
 class GraphDecoder:
     """One checkout's rebuild of an object graph (see the module docstring)."""
 
@@ -105,7 +47,7 @@ class GraphDecoder:
         self.tables = tables
         self.resolver = resolver
         self.objects: dict[tuple[str, str], Any] = {}
-        self.fresh = _Fresh()
+        self.fresh = FreshValues()
         self.module = ROOT_MODULE
         self.at: dict[str, Any] = {}
         self.order: dict[str, Any] = {}
@@ -267,7 +209,7 @@ class GraphDecoder:
         if skip:
             attrs.update({k: v for k, v in self.fresh.values(cls, skip, self.where(path)).items()
                           if k not in attrs})
-        _set_attrs(obj, attrs, frozenset(slot_names(cls)))
+        set_attrs(obj, attrs, frozenset(slot_names(cls)))
         return obj
 
 
@@ -425,22 +367,6 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 
-def _transplant(source: Any, target: Any, cls: type) -> None:
-    """Make ``target`` hold exactly ``source``'s attributes (its ``__dict__`` and slots)."""
-    own = getattr(target, "__dict__", None)
-    if isinstance(own, dict):
-        own.clear()
-        own.update(vars(source))
-    for name in slot_names(cls):
-        try:
-            object.__setattr__(target, name, object.__getattribute__(source, name))
-        except AttributeError:
-            try:
-                object.__delattr__(target, name)
-            except AttributeError:
-                pass
-
-
 def decode_graph(state: dict[str, Any], root_class: type, *, into: Any = None,
                  resolver: TypeResolver | None = None) -> Any:
     """The brain ``state`` holds, as a new ``root_class`` made without ``__init__``, or restored ``into``."""
@@ -471,7 +397,7 @@ def decode_graph(state: dict[str, Any], root_class: type, *, into: Any = None,
         # the result into ``into``, whose identity the graph's back-references already hold.
         blank = new_instance(root_class, "")
         apply_state(blank, attrs, "")
-        _transplant(blank, into, root_class)
+        transplant(blank, into, root_class)
         return into
     skip = excluded(root_class)
     if into is not None:
@@ -482,5 +408,5 @@ def decode_graph(state: dict[str, Any], root_class: type, *, into: Any = None,
             own.update(kept)
     elif skip:
         attrs.update({k: v for k, v in decoder.fresh.values(root_class, skip, "").items() if k not in attrs})
-    _set_attrs(root, attrs, frozenset(slot_names(root_class)))
+    set_attrs(root, attrs, frozenset(slot_names(root_class)))
     return root

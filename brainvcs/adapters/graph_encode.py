@@ -32,22 +32,15 @@ from typing import Any
 from ..errors import InvalidStateError
 from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH, join_path
 from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
+from .graph_objects import NOT_STATE, NotStateError, heap_class, object_parts, plain_class
 from .trust import class_name
 
-__all__ = ["EXCLUDE_ATTRIBUTE", "ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph", "excluded",
-           "object_parts", "slot_names"]
+__all__ = ["ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph", "order_record", "rel_path"]
 
 #: The module name refs use for the root object.
 ROOT_MODULE = ""
-#: A class attribute listing attributes that are not state (they take a fresh instance's value on checkout).
-EXCLUDE_ATTRIBUTE = "__brainvcs_exclude__"
 #: Deepest object nesting stored (the canonical format allows MAX_DEPTH levels; keep room for the layout).
 MAX_GRAPH_DEPTH = MAX_DEPTH - 8
-
-_HEAPTYPE = 1 << 9
-_SCALARS = (str, bool, type(None))
-_NOT_STATE_HINT = ("exclude it: list the attribute in {owner}.__brainvcs_exclude__ (it then takes a fresh "
-                   "instance's value on checkout), or give the class __getstate__/__setstate__")
 
 #: A path inside one module: None (the module's value) or ``(parent, key)``.
 Path = Any
@@ -63,97 +56,6 @@ def rel_path(path: Path) -> str:
     for key in reversed(keys):
         out = join_path(out, key)
     return out
-
-
-def _custom(cls: type, name: str) -> bool:
-    method = getattr(cls, name, None)
-    return method is not None and method is not getattr(object, name, None)
-
-
-def slot_names(cls: type) -> list[str]:
-    """Every slot a class and its bases declare, base first (``__dict__``/``__weakref__`` left out)."""
-    names: list[str] = []
-    for klass in reversed(cls.__mro__):
-        slots = klass.__dict__.get("__slots__", ())
-        for name in (slots,) if isinstance(slots, str) else slots:
-            if name in ("__dict__", "__weakref__") or name in names:
-                continue
-            if name.startswith("__") and not name.endswith("__"):
-                name = f"_{klass.__name__.lstrip('_')}{name}"
-            names.append(name)
-    return names
-
-
-def excluded(cls: type) -> frozenset[str]:
-    """Attributes a class declares are not state (``__brainvcs_exclude__``)."""
-    names = getattr(cls, EXCLUDE_ATTRIBUTE, ())
-    if isinstance(names, str):
-        names = (names,)
-    return frozenset(names)
-
-
-def object_parts(obj: Any) -> tuple[str, Any]:
-    """``("state", obj.__getstate__())`` for classes with their own protocol, else ``("obj", {attr: value})``."""
-    cls = type(obj)
-    if _custom(cls, "__getstate__") or _custom(cls, "__setstate__"):
-        getstate = getattr(obj, "__getstate__", None)
-        return "state", getstate() if getstate is not None else dict(vars(obj))
-    attrs: dict[str, Any] = {}
-    own = getattr(obj, "__dict__", None)
-    if isinstance(own, dict):
-        attrs.update(own)
-    for name in slot_names(cls):
-        try:
-            attrs[name] = object.__getattribute__(obj, name)
-        except AttributeError:
-            continue
-    skip = excluded(cls)
-    if skip:
-        attrs = {k: v for k, v in attrs.items() if k not in skip}
-    return "obj", attrs
-
-
-class NotStateError(InvalidStateError):
-    """A value that is not learnable state (a lock, a function, an open file...)."""
-
-    def __init__(self, path: str, what: str, owner: str) -> None:
-        super().__init__(path, f"{what} is not learnable state and cannot be stored",
-                         _NOT_STATE_HINT.format(owner=owner))
-
-
-def _not_state_types() -> tuple[type, ...]:
-    import io
-    import logging
-    import queue
-    import socket
-    import threading
-    import types
-    import functools
-    import weakref
-
-    return (type(threading.Lock()), type(threading.RLock()), threading.Thread, threading.Event,
-            threading.Condition, threading.Semaphore, threading.Barrier, logging.Logger, logging.Handler,
-            io.IOBase, socket.socket, queue.Queue, types.FunctionType, types.BuiltinFunctionType,
-            types.MethodType, types.GeneratorType, types.CoroutineType, types.AsyncGeneratorType,
-            types.ModuleType, types.FrameType, types.TracebackType, types.CodeType, functools.partial,
-            weakref.ref, memoryview, type)
-
-
-_NOT_STATE = _not_state_types()
-
-
-def _plain_class(v: Any, t: type) -> bool:
-    """Whether ``v`` is an instance of a Python class whose state is its ``__dict__`` and slots.
-
-    Subclasses of built-in types (a ``dict`` subclass, an exception) and
-    extension types (``re.Pattern``) keep state where attributes do not show
-    it, so they are refused rather than stored without it.
-    """
-    if not t.__flags__ & _HEAPTYPE:
-        return False
-    if any(base.__module__ == "builtins" and base is not object for base in t.__mro__):
-        return False
-    return isinstance(getattr(v, "__dict__", None), dict) or any("__slots__" in k.__dict__ for k in t.__mro__[:-1])
 
 
 def _float_text(x: float) -> str:
@@ -456,9 +358,9 @@ class GraphEncoder:
             return v.name
         if isinstance(v, tuple) and hasattr(t, "_fields"):
             return self._tuple(v, path, depth, f"namedtuple {class_name(t)}")
-        if isinstance(v, _NOT_STATE):
+        if isinstance(v, NOT_STATE):
             raise NotStateError(self.where(path), f"a {t.__module__}.{t.__qualname__}", self.owner)
-        if not _plain_class(v, t):
+        if not plain_class(v, t):
             raise InvalidStateError(self.where(path), f"a value of type {t.__module__}.{t.__qualname__} cannot be "
                                     "stored", "register an adapter for it with brainvcs.adapters.register, or "
                                     "convert it to a supported type (docs/adapters.md lists them)")
@@ -488,7 +390,7 @@ def encode_graph(root: Any) -> dict[str, Any]:
     """The state of a live brain object: one module per attribute, plus ``@types``."""
     encoder = GraphEncoder()
     cls = type(root)
-    if not cls.__flags__ & _HEAPTYPE or isinstance(root, _NOT_STATE):
+    if not heap_class(cls) or isinstance(root, NOT_STATE):
         raise InvalidStateError("", f"a {cls.__module__}.{cls.__qualname__} cannot be committed as a brain",
                                 "commit a dict of modules or an instance of a class of yours")
     encoder.memo[id(root)] = (ROOT_MODULE, None)
