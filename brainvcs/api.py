@@ -19,7 +19,7 @@ from typing import Any
 from .diff import BrainDiff
 from .diff import api as diff_api
 from .merge import api as merge_api
-from .merge.plan import Resolution
+from .merge.outcomes import Resolution
 from .query import HistoryPoint, StatsRow, history, stats, value_at
 from .remote import ops
 from .remote.progress import ProgressFn

@@ -11,7 +11,7 @@ from ..merge.api import abort_merge
 from ..merge.api import merge as merge_branch
 from ..merge.api import revert as revert_commit
 from ..merge.gitdriver import run_merge_driver
-from ..merge.plan import Conflict, Resolution, iter_conflict_lines, parse_resolve_option
+from ..merge.outcomes import Conflict, Resolution, iter_conflict_lines, parse_resolve_option
 from ..merge.reseal import reseal as reseal_worktree
 from ..merge.strategies import FLOAT_STRATEGIES
 from ..repo import Repository

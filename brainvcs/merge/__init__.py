@@ -15,7 +15,8 @@ planner never imports :mod:`brainvcs.repo`.
 from __future__ import annotations
 
 from ..storage.graph import merge_bases
-from .plan import ABSENT, Conflict, MergePlan, Outcome, Resolution, parse_resolve_option, plan_merge
+from .outcomes import ABSENT, Conflict, MergePlan, Outcome, Resolution, parse_resolve_option
+from .plan import plan_merge
 from .strategies import (DEFAULT_FLOAT_STRATEGY, FLOAT_STRATEGIES, RULES_MODULE, STRATEGIES, MergeRules, Rule,
                          rules_from_state)
 

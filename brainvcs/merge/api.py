@@ -20,7 +20,8 @@ from ..errors import MergeConflictError, UsageError
 from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
 from ..storage.graph import CommitGraph
 from ..storage.objects import ObjectId
-from .plan import MergePlan, Resolution, plan_merge
+from .outcomes import MergePlan, Resolution
+from .plan import plan_merge
 
 #: Trailer naming the merge base(s) a merge commit was computed from.
 MERGE_BASE_TRAILER = "Brain-Merge-Base"

@@ -47,7 +47,8 @@ from ..errors import BrainVCSError, NotARepositoryError, UsageError
 from ..files import atomic_write
 from ..storage.objects import ObjectId, read_commit
 from .api import Repository, plan_commits
-from .plan import ABSENT, iter_conflict_lines, plan_merge
+from .outcomes import ABSENT, iter_conflict_lines
+from .plan import plan_merge
 from .strategies import MergeRules
 
 #: Name of the driver in git config (``merge.brainvcs.driver``) and attributes.

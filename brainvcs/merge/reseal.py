@@ -30,7 +30,7 @@ from ..errors import BrainVCSError, CorruptObjectError, MergeConflictError, Usag
 from ..files import atomic_write, check_no_symlinks
 from ..storage.objects import FINGERPRINT_TRAILER, ObjectId
 from .api import Repository, plan_commits
-from .plan import MergePlan, Resolution
+from .outcomes import MergePlan, Resolution
 
 
 class WorktreeReader:
