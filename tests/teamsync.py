@@ -12,6 +12,7 @@ event exactly once, and every new key present.
 from __future__ import annotations
 
 import random
+import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,12 +45,20 @@ class Ledger:
         return {w: base.get(w, 0) + self.increments[w] for w in set(base) | set(self.increments)}
 
 
-def seed_remote(url: str, workdir: Path) -> None:
-    """Push the team's base brain to the (empty) remote at ``url``."""
+def seed_remote(url: str, workdir: Path, brain: Any = None) -> None:
+    """Push the team's base brain (default :data:`BASE_STATE`; any live object too) to the empty remote at ``url``."""
     with Repository.init(workdir / "seed") as seed:
-        seed.commit(BASE_STATE, "the team's base brain")
+        seed.commit(BASE_STATE if brain is None else brain, "the team's base brain")
         ops.remote_add(seed, "origin", url)
         ops.push(seed)
+
+
+def bare_remote(workdir: Path, brain: Any = None) -> str:
+    """A bare repository made by C git in ``workdir``, seeded with the base brain; returns its path as a URL."""
+    url = str(workdir / "remote.git")
+    subprocess.run(["git", "init", "-q", "--bare", url], check=True)
+    seed_remote(url, workdir, brain)
+    return url
 
 
 def learn(repo: Repository, client: int, step: int, rng: random.Random, ledger: Ledger) -> None:

@@ -4,7 +4,6 @@ an unreachable remote backs off and is reported, and learning never waits for th
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,18 +15,13 @@ from brainvcs.remote import ops
 
 sys.path.insert(0, str(Path(__file__).parent))
 from brain_zoo import SeedStyleBrain, sentence  # noqa: E402
+from teamsync import bare_remote  # noqa: E402
 
 
 def _remote(tmp_path: Path) -> str:
-    url = str(tmp_path / "remote.git")
-    subprocess.run(["git", "init", "-q", "--bare", url], check=True)
-    with Repository.init(tmp_path / "seed") as seed:
-        brain = SeedStyleBrain()
-        brain.step(0)
-        seed.commit(brain, "base")
-        ops.remote_add(seed, "origin", url)
-        ops.push(seed)
-    return url
+    brain = SeedStyleBrain()
+    brain.step(0)
+    return bare_remote(tmp_path, brain)
 
 
 def test_two_autosaving_machines_stay_one_brain(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ rebuilt for the merged values (brainvcs.merge.typetables), so the merge checks o
 from __future__ import annotations
 
 import copy
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -13,10 +12,10 @@ from typing import Any
 import pytest
 
 from brainvcs import Repository
-from brainvcs.remote import ops
 
 sys.path.insert(0, str(Path(__file__).parent))
 from brain_zoo import ZOO, NeuralPattern, SeedStyleBrain  # noqa: E402
+from teamsync import bare_remote  # noqa: E402
 
 
 def _diverge(name: str) -> tuple[Repository, Any, Any, Any]:
@@ -75,14 +74,9 @@ def test_random_generators_are_atomic_in_a_merge() -> None:
 
 
 def test_two_machines_sync_a_live_seed_style_brain(tmp_path: Path) -> None:
-    url = str(tmp_path / "remote.git")
-    subprocess.run(["git", "init", "-q", "--bare", url], check=True)
-    with Repository.init(tmp_path / "seed") as first:
-        brain = SeedStyleBrain()
-        brain.step(0)
-        first.commit(brain, "base")
-        ops.remote_add(first, "origin", url)
-        ops.push(first)
+    brain = SeedStyleBrain()
+    brain.step(0)
+    url = bare_remote(tmp_path, brain)
     laptop, desktop = (Repository.clone(url, tmp_path / name) for name in ("laptop", "desktop"))
     brains = [laptop.checkout("HEAD", factory=SeedStyleBrain), desktop.checkout("HEAD", factory=SeedStyleBrain)]
     for step in range(1, 7):

@@ -5,7 +5,6 @@ what the learnings imply: counters exact, every event once, every new key presen
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 from brainvcs.remote import ops
 
 sys.path.insert(0, str(Path(__file__).parent))
-from teamsync import Ledger, check_converged, learn, seed_remote, settle, sync_until_pushed  # noqa: E402
+from teamsync import Ledger, bare_remote, check_converged, learn, settle, sync_until_pushed  # noqa: E402
 
 #: (client, action): learn and commit, sync, or both.
 steps = st.lists(st.tuples(st.integers(0, 3), st.sampled_from(["learn", "sync", "learn+sync"])),
@@ -29,9 +28,7 @@ def test_any_interleaving_converges_to_what_was_learned(n: int, plan: list[tuple
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="converge-") as tmp:
         root = Path(tmp)
-        url = str(root / "remote.git")
-        subprocess.run(["git", "init", "-q", "--bare", url], check=True)
-        seed_remote(url, root)
+        url = bare_remote(root)
         clients = [ops.clone(url, root / f"client{i}") for i in range(n)]
         ledger = Ledger()
         try:

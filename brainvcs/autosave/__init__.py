@@ -17,7 +17,8 @@ ref move. Guarantees, costs and recovery after a crash: ``docs/autosave.md``.
 from __future__ import annotations
 
 from .capture import SaveResult, copy_state
-from .saver import MAX_RETRY_DELAY, Autosaver
+from .saver import Autosaver
+from .worker import MAX_RETRY_DELAY
 from .squash import SquashResult, squash
 from .target import AUTOSAVE_PREFIX, AUTOSAVE_SOURCE, SEQ_TRAILER, SOURCE_TRAILER, AutosaveTarget, is_autosave
 from .watch import WatchEvent, WatchReport, watch

@@ -15,7 +15,6 @@ longer than ``every_seconds``. ``stop()`` and ``save_now()`` ignore the budget.
 from __future__ import annotations
 
 import atexit
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -27,16 +26,12 @@ from ..repo import Repository
 from .hooks import MethodHooks
 from .capture import Capture, SaveResult, Waiter, copy_state, state_getter, state_setter
 from .teamsync import TeamSync
-from ..merge.plan import plan_merge
+from .worker import SaveLoop
 from .target import AutosaveTarget
 
-log = logging.getLogger("brainvcs.autosave")
-
-#: Longest wait between retries of a failing save.
-MAX_RETRY_DELAY = 60.0
 
 
-class Autosaver:
+class Autosaver(SaveLoop):
     """Commits a live brain in a background thread; use as a context manager or start()/stop().
 
     ``repo`` is a path or a :class:`Repository` (the thread opens its own
@@ -116,15 +111,11 @@ class Autosaver:
         self._hooks = MethodHooks(self.lock, self.notify_change)
         #: Continuous team sync (None unless ``sync_remote`` was given).
         self.team: TeamSync | None = None
-        # Team sync, under the brain's lock: the state the live brain descends from, the commit holding it
-        # (None while that state is a capture not yet committed), and the captures committed as they were.
-        self._base_state: Mapping[str, Any] | None = None
-        self._base_commit: str | None = None
-        self._committed: dict[int, tuple[Mapping[str, Any], str]] = {}
-        if sync_remote is not None and not copy:
-            raise UsageError("team sync needs copy=True", "the saver merges states it read; they must not change")
         if sync_remote is not None:
-            self.team = TeamSync(sync_remote, sync_every_seconds, sync_strategy, state_setter(brain, set_state))
+            if not copy:
+                raise UsageError("team sync needs copy=True", "the saver merges states it read; they must not change")
+            self.team = TeamSync(sync_remote, sync_every_seconds, sync_strategy, state_setter(brain, set_state),
+                                 lock=self.lock, take_live=self._take_live, changed=self._changed, report=self._report)
         #: Number of autosave commits that landed.
         self.saves = 0
         self.last_save: SaveResult | None = None
@@ -136,11 +127,6 @@ class Autosaver:
     def branch(self) -> str:
         """The branch the brain works on."""
         return self.target.branch
-
-    @property
-    def autosave_branch(self) -> str:
-        """The branch autosaves land on."""
-        return self.target.autosave_branch
 
     @property
     def running(self) -> bool:
@@ -280,9 +266,7 @@ class Autosaver:
                 state = self._get_state()
                 if self.copy:
                     state = copy_state(state)
-                base_state, base = self._base_state, self._base_commit
-                if self.team is not None:  # the live brain now descends from this capture
-                    self._base_state, self._base_commit = state, None
+                base_state, base = self.team.lineage.captured(state) if self.team is not None else (None, None)
             finally:
                 if not locked:
                     self.lock.release()
@@ -309,228 +293,3 @@ class Autosaver:
                 capture.waiters[:0] = self._pending.waiters
             self._pending = capture
             self._cond.notify_all()
-
-    # The background thread ----------------------------------------------------------
-    def _open(self) -> Repository:
-        if self._shared is not None:
-            return self._shared
-        assert self._path is not None
-        return Repository.open(self._path, search_parents=False)
-
-    def _release(self, repo: Repository) -> None:
-        if repo is not self._shared:
-            repo.close()
-
-    def _run(self) -> None:
-        repo: Repository | None = None
-        try:
-            while True:
-                capture = self._next()
-                if capture is None:
-                    return
-                if repo is None:
-                    try:
-                        repo = self._open()
-                    except Exception as exc:  # e.g. the repository was moved away: retried later
-                        self._failed(capture, exc)
-                        continue
-                if not self._save(repo, capture):
-                    # Reopen before the next attempt: nothing cached (packs another process
-                    # consolidated away, a half-read ref) can make the failure stick.
-                    self._release(repo)
-                    repo = None
-        finally:
-            if repo is not None:
-                self._release(repo)
-
-    def _next(self) -> Capture | None:
-        """Wait for a capture to save (taking one when the interval is due); None when stopping."""
-        while True:
-            with self._cond:
-                while True:
-                    if self._pending is not None:
-                        capture, self._pending = self._pending, None
-                        self._inflight = capture
-                        return capture
-                    if self._stopping:
-                        return None
-                    now = time.monotonic()
-                    due_at = self._due_at()
-                    if due_at is not None and now >= due_at:
-                        break
-                    self._cond.wait(None if due_at is None else due_at - now)
-            # Outside the condition: the brain lock may be held by a learning step for a while.
-            if self._acquire_brain_lock():
-                try:
-                    self._capture("interval", locked=True)
-                finally:
-                    self.lock.release()
-
-    def _due_at(self) -> float | None:
-        """When the background thread should capture next (None: not until something changes)."""
-        if not self._changes:
-            return None
-        times = []
-        if self.every_seconds is not None:
-            times.append(self._last_capture + self.every_seconds)
-        if self.every_changes is not None and self._changes >= self.every_changes:
-            times.append(self._last_capture)  # due now; notify_change() waited for the budget
-        return max(min(times), self._hold_until) if times else None
-
-    def _acquire_brain_lock(self) -> bool:
-        # Poll, so that a stop() called by a thread holding the lock is not deadlocked.
-        while not self.lock.acquire(timeout=0.05):
-            if self._stopping:
-                return False
-        return True
-
-    def _failed(self, capture: Capture, exc: BaseException) -> None:
-        if self.team is not None:
-            # Its learning is not on any commit: whatever descends from it descends from its own base instead.
-            with self.lock:
-                if self._base_state is capture.state:
-                    self._base_state, self._base_commit = capture.base_state, capture.base
-            with self._cond:
-                if self._pending is not None and self._pending.base_state is capture.state:
-                    self._pending.base_state, self._pending.base = capture.base_state, capture.base
-        with self._cond:
-            self._changes += capture.changes  # still unsaved: the next capture covers them
-            self._failures += 1
-            delay = min(MAX_RETRY_DELAY, (self.every_seconds or 1.0) * 2 ** (self._failures - 1))
-            self._hold_until = max(self._hold_until, time.monotonic() + delay)
-        self._report(exc)
-        self._finish(capture, error=exc)
-
-    def _finish(self, capture: Capture, result: SaveResult | None = None,
-                error: BaseException | None = None) -> None:
-        # Under the condition, so stop() never attaches a waiter to a capture already finished.
-        with self._cond:
-            if self._inflight is capture:
-                self._inflight = None
-            waiters, capture.waiters = capture.waiters, []
-        for waiter in waiters:
-            waiter.finish(result, error)
-
-    def _save(self, repo: Repository, capture: Capture) -> bool:
-        """Commit one capture; False if it failed (reported, and its changes counted as unsaved)."""
-        started = time.monotonic()
-        summary = f"{capture.changes} change(s) since the last autosave ({capture.reason})"
-        try:
-            state = self._rebased(repo, capture)
-            result, seq = self.target.commit(repo, state, self.message, summary=summary, author=self.author)
-            if state is not capture.state and result.commit is not None:
-                # The saved state holds the team's learning the live brain has not seen yet: take it in.
-                self._adopt(repo, capture, result.commit.id)
-        except Exception as exc:
-            self._throttle(capture.seconds + time.monotonic() - started)
-            self._failed(capture, exc)
-            return False
-        with self._cond:
-            self._failures = 0
-            self._hold_until = 0.0
-        if self.team is not None and result.commit is not None and state is capture.state:
-            with self.lock:
-                self._committed[id(capture.state)] = (capture.state, result.commit.id)
-                while len(self._committed) > 8:
-                    del self._committed[next(iter(self._committed))]
-                if self._base_state is capture.state:  # the live brain descends from what was just saved
-                    self._base_commit = result.commit.id
-        self._throttle(capture.seconds + time.monotonic() - started)
-        saved = None
-        if result.changed:
-            assert result.commit is not None
-            saved = SaveResult(seq, result.commit, self.autosave_branch, capture.changes, capture.reason,
-                               time.monotonic() - started)
-            self.saves += 1
-            self.last_save = saved
-            if self.on_save is not None:
-                try:
-                    self.on_save(saved)
-                except Exception:
-                    log.exception("autosave on_save callback failed (the save itself landed)")
-        self._finish(capture, result=saved)
-        if self.team is not None and self.team.due() and not self._stopping:
-            self._team_sync(repo, capture)
-        return True
-
-    def _rebased(self, repo: Repository, capture: Capture) -> Mapping[str, Any]:
-        """The state to commit: the capture, merged onto the branch if a team sync moved it since the brain was read.
-
-        A capture read before the live brain took in a sync holds the
-        brain without the team's new learning; committed as is on the new
-        tip it would undo that learning. It is merged three ways instead:
-        base = the commit the brain descended from, ours = the capture,
-        theirs = the tip.
-        """
-        if self.team is None or capture.base_state is None:
-            return capture.state
-        base = capture.base
-        if base is None:
-            with self.lock:
-                base = self._committed.get(id(capture.base_state), (None, None))[1]
-        tip = repo.refs.get(self.target.ref)
-        if tip is None or tip == base:
-            return capture.state
-        return plan_merge(capture.base_state, capture.state, repo.checkout(tip), on_conflict="ours").apply()
-
-    def _take_live(self) -> Mapping[str, Any] | None:
-        """Lock the brain and read it (None: stopping); the caller releases the lock."""
-        if not self._acquire_brain_lock():
-            return None
-        try:
-            state = self._get_state()
-            return copy_state(state) if self.copy else state
-        except BaseException:
-            self.lock.release()
-            raise
-
-    def _adopted(self, tip: str, state: Mapping[str, Any]) -> None:
-        """Called with the brain's lock held, right after the live brain took in commit ``tip`` (``state``)."""
-        self._base_state, self._base_commit = state, tip
-
-    def _adopt(self, repo: Repository, capture: Capture, tip: str) -> None:
-        assert self.team is not None
-        if self.team.adopt(repo, tip, capture.state, self._take_live, self.lock.release, self._adopted):
-            with self._cond:
-                self._changes += 1
-                self._cond.notify_all()
-
-    def _team_sync(self, repo: Repository, capture: Capture) -> None:
-        """Sync the autosave branch; errors are reported and backed off, never raised."""
-        assert self.team is not None
-        try:
-            # What the live brain descends from, if a commit holds it (else the adoption waits for that commit).
-            with self.lock:
-                saved = self._base_state if self._base_commit is not None else None
-            event = self.team.run(repo, self.autosave_branch, saved, self._take_live, self.lock.release,
-                                  self._adopted)
-        except Exception as exc:
-            self._report(exc)
-            return
-        finally:
-            self.target.reread()  # the sync may have moved the branch: land the next autosave on its tip
-        if event.adopted:  # the brain changed under the learning loop: save it (a no-op if it is the synced tip)
-            with self._cond:
-                self._changes += 1
-                self._cond.notify_all()
-
-    def _throttle(self, cost: float) -> None:
-        # A save that cost ``cost`` seconds is followed by enough idle time to keep within the budget.
-        if self.max_overhead is not None:
-            with self._cond:
-                self._hold_until = max(self._hold_until, time.monotonic() + cost * (1 / self.max_overhead - 1))
-
-    def _report(self, exc: BaseException) -> None:
-        self.errors.append(exc)
-        del self.errors[:-100]
-        if isinstance(exc, BrainVCSError):
-            hint = f" (hint: {exc.hint})" if exc.hint else ""
-            log.error("autosave to %s failed: %s%s", self.autosave_branch, exc.message, hint)
-        else:
-            log.error("autosave to %s failed: %s: %s", self.autosave_branch, type(exc).__name__, exc,
-                      exc_info=exc)
-        if self.on_error is not None:
-            try:
-                self.on_error(exc)
-            except Exception:
-                log.exception("autosave on_error callback failed")
