@@ -144,3 +144,12 @@ def test_review_refuses_an_unknown_revision(demo_repo: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "brainvcs", "-C", str(demo_repo), "review", "--no-browser",
                            "nope"], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "unknown revision 'nope'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_review_without_the_extra_says_what_to_install(demo_repo: Path) -> None:
+    script = ("import sys; sys.modules['starlette'] = None; sys.modules['uvicorn'] = None\n"
+              "from brainvcs.cli import main\n"
+              f"main(['-C', {str(demo_repo)!r}, 'review', '--no-browser'])")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "pip install 'brainvcs[review]'" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr

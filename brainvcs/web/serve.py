@@ -29,9 +29,11 @@ def serve(repo: Repository, *, port: int = 0, open_browser: bool = True, rev: st
     """Serve the review page for ``repo`` until interrupted (Ctrl-C)."""
     try:
         import uvicorn
+
+        from .app import create_app
     except ImportError:
-        raise UsageError("brainvcs review needs uvicorn and starlette", "pip install 'brainvcs[review]'") from None
-    from .app import create_app
+        raise UsageError("brainvcs review needs uvicorn and starlette, which are not installed",
+                         "pip install 'brainvcs[review]'") from None
 
     if rev is not None:
         repo.resolve(rev)  # an unknown revision is an error now, not a blank page later
