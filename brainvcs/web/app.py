@@ -108,10 +108,7 @@ def create_app(repo: Repository | str | os.PathLike[str], *, write_token: str | 
 
     def endpoint(fn: Callable[[Request], Any]) -> Handler:
         async def handle(request: Request) -> Response:
-            try:
-                return service.call(lambda: fn(request))
-            except BrainVCSError as exc:
-                return _error(exc)
+            return service.call(lambda: fn(request))  # the service turns a BrainVCSError into its JSON answer
         return handle
 
     async def page(request: Request) -> Response:
