@@ -11,6 +11,7 @@ import atexit
 import os
 import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,8 @@ from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo, Repo
 
 from ..snapshot import layout
+from ..snapshot.changes import Baseline
+from ..snapshot.incremental import parse_changed
 from ..diff import summarize_snapshots
 from ..errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
                      NotARepositoryError, RefConflict, RepositoryExistsError, UsageError)
@@ -42,6 +45,16 @@ DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
 
 
 _UNSET: Any = object()
+
+
+@dataclass
+class _LastCommit:
+    """What this Repository object last committed on ``ref``: the snapshot to share and the state to compare."""
+
+    ref: str
+    commit: ObjectId
+    snapshot: layout.Snapshot
+    baseline: Baseline | None
 R = TypeVar("R", bound="Repository")
 #: Set by ``brainvcs.adapters`` (imported by ``brainvcs``): turns live brain objects into states
 #: for ``commit`` and restores them for ``checkout(into=/factory=)``; this layer never imports adapters.
@@ -58,7 +71,11 @@ class Repository(Branches):
         self.lock = RepositoryLock(gitdir) if gitdir is not None else None
         self.last_read: GitTreeReader | None = None
         self._packs: PackReader | None = None
-        self._last_snapshot: tuple[str, ObjectId, layout.Snapshot] | None = None
+        self._last_snapshot: _LastCommit | None = None
+        #: Keep the last committed state in memory (containers copied, values shared) so that a commit
+        #: with nothing declared re-encodes only what changed (:mod:`brainvcs.snapshot.changes`).
+        #: Costs one copy of the state's containers; set False to trade that memory for full re-encodes.
+        self.track_changes = True
         self._graph: CommitGraph | None = None
         _OPEN.add(self)
 
@@ -213,11 +230,15 @@ class Repository(Branches):
         must not exist") makes the ref move conditional on that value instead
         of on the tip read here. ``parents`` overrides the parent list (merges).
 
-        ``changed`` lists the paths (key tuples or dotted strings) that may
-        differ from the state this Repository object last committed on that
-        branch; only they are re-encoded (see :mod:`brainvcs.snapshot.incremental`). It
-        is a promise: a difference outside them would not be recorded. Without
-        a matching previous commit in this process it is ignored.
+        Nothing needs declaring: after a first commit, this Repository object
+        keeps that state in memory and re-encodes only what differs from it
+        (:mod:`brainvcs.snapshot.changes`; ``track_changes``). ``changed`` may
+        still list the paths (key tuples or dotted strings) that may differ
+        from the state this object last committed on that branch, which skips
+        the comparison; only they are re-encoded (see
+        :mod:`brainvcs.snapshot.incremental`). It is a promise: a difference
+        outside them would not be recorded. Without a matching previous commit
+        in this process it is ignored.
 
         A state that lacks modules the branch tip has removes them; the result
         lists them (``removed_modules``), and ``allow_remove=False`` (the CLI's
@@ -229,12 +250,15 @@ class Repository(Branches):
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
             state, trailers = object_hook.to_state(state, trailers)
-        base = None
-        if changed is not None and self._last_snapshot is not None:
-            last_ref, last_commit, last = self._last_snapshot
-            if last_ref == ref and last_commit == self.refs.get(ref):
-                base = last
-        snapshot = layout.build(state, base=base, changed=changed if base is not None else None)
+        last = self._last_snapshot
+        if last is not None and (last.ref != ref or last.commit != self.refs.get(ref)):
+            last = None
+        trie: dict[str, Any] | None = None
+        if last is not None and changed is not None:
+            trie = parse_changed(changed)
+        elif last is not None and last.baseline is not None:
+            trie = last.baseline.changes(state)
+        snapshot = layout.build(state, base=last.snapshot if last else None, changed=trie)
         with self.transaction("commit") as tx:
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
@@ -260,7 +284,7 @@ class Repository(Branches):
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
                 tx.discard()
-                self._last_snapshot = (ref, expected, snapshot)
+                self._remember(ref, expected, snapshot, state, last, trie)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
             if summary is None:  # the learning summary, so `git log` on any host tells the story
                 parent = self.reader(parent_ids[0]) if parent_ids else None
@@ -269,9 +293,21 @@ class Repository(Branches):
                                    timestamp=timestamp, summary=summary)
             tx.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
         assert tx.written is not None
-        # Kept for the next commit's `changed=`: its unchanged directories are shared, not rebuilt.
-        self._last_snapshot = (ref, oid(commit.id), snapshot)
+        self._remember(ref, oid(commit.id), snapshot, state, last, trie)
         return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True, removed)
+
+    def _remember(self, ref: str, commit: ObjectId, snapshot: layout.Snapshot, state: Mapping[str, Any],
+                  last: _LastCommit | None, trie: dict[str, Any] | None) -> None:
+        # Kept for the next commit: its unchanged directories are shared, not rebuilt, and
+        # the baseline tells it what changed.
+        baseline = None
+        if self.track_changes:
+            if last is not None and last.baseline is not None and trie is not None:
+                baseline = last.baseline
+                baseline.advance(state, trie)
+            else:
+                baseline = Baseline(state)
+        self._last_snapshot = _LastCommit(ref, commit, snapshot, baseline)
 
     def _branch_ref(self, branch: str | None) -> str:
         if branch is None:

@@ -31,7 +31,12 @@ _CHUNK_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 def is_array(obj: Any) -> bool:
     """True for a numpy ndarray (without importing numpy if it is not loaded)."""
-    return type(obj).__module__ == "numpy" and type(obj).__name__ == "ndarray"
+    return is_array_type(type(obj))
+
+
+def is_array_type(kind: type) -> bool:
+    """True for numpy's ndarray class (without importing numpy if it is not loaded)."""
+    return kind.__module__ == "numpy" and kind.__name__ == "ndarray"
 
 
 def describe(array: Any, chunk_size: int) -> tuple[dict[str, Any], list[tuple[Blake3Digest, bytes]]]:
