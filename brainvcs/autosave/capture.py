@@ -8,21 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import UsageError
-from ..snapshot.tensors import is_array
+from ..snapshot.changes import copy_value
 from ..storage.commits import CommitInfo
 
 
 def copy_state(value: Any) -> Any:
     """A deep copy of a state (dicts, lists, tuples and arrays are new; scalars are shared)."""
-    if isinstance(value, dict):
-        return {key: copy_state(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [copy_state(item) for item in value]
-    if isinstance(value, tuple):
-        return tuple(copy_state(item) for item in value)
-    if is_array(value):
-        return value.copy()
-    return value
+    return copy_value(value, marks=False)
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,13 @@ _PLAIN: dict[type, type] = {_Texts: list, _TextMap: dict}
 _DICTS = (dict, _TextMap)
 
 
-def copy_value(value: Any) -> Any:
-    """A copy sharing immutable values: dicts and lists copied recursively, arrays copied, scalars shared.
+def copy_value(value: Any, *, marks: bool = True) -> Any:
+    """A copy sharing immutable values: dicts, lists and tuples copied recursively, arrays copied, scalars shared.
 
-    Containers holding only text are copied as :class:`_Texts`/:class:`_TextMap`
-    (a later ``==`` against them is exact); copies are never mutated afterwards.
+    With ``marks`` (the baseline's own copies), containers holding only text
+    are copied as :class:`_Texts`/:class:`_TextMap`, against which a later
+    ``==`` is exact; such copies are never mutated afterwards. Without, every
+    container keeps its type (the Autosaver's captures).
     """
     kind = type(value)
     if kind is dict:
@@ -67,7 +69,7 @@ def copy_value(value: Any) -> Any:
     else:
         return value
     kinds = set(map(type, items))
-    if kinds <= _TEXT and kind is not tuple:
+    if marks and kinds <= _TEXT and kind is not tuple:
         return _TextMap(value) if kind is dict else _Texts(value)
     if _flat(kinds):
         return value.copy() if kind is not tuple else value
@@ -76,13 +78,13 @@ def copy_value(value: Any) -> Any:
         inner = set(map(type, chain.from_iterable(map(dict.values, items)) if dict in kinds
                         else chain.from_iterable(items)))
         if _flat(inner):
-            text = inner <= _TEXT
+            text = marks and inner <= _TEXT
             copier: Any = (_TextMap if text else dict.copy) if dict in kinds else (_Texts if text else list.copy)
             copies = map(copier, items)
             return dict(zip(value, copies)) if kind is dict else kind(copies)
     if kind is dict:
-        return {key: copy_value(item) for key, item in value.items()}
-    return kind(map(copy_value, value))
+        return {key: copy_value(item, marks=marks) for key, item in value.items()}
+    return kind(copy_value(item, marks=marks) for item in value)
 
 
 def _flat(kinds: set[type]) -> bool:
