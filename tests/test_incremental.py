@@ -94,3 +94,29 @@ def test_repository_commit_uses_the_previous_snapshot(tmp_path: Path) -> None:
         state["language_module"]["word_frequency"]["undeclared"] = 5
         result = repo.commit(state, "step 2", changed=changed)
         assert repo.checkout()["language_module"]["word_frequency"]["undeclared"] == 5
+
+
+def test_states_with_tensors_rebuild_incrementally_and_exactly() -> None:
+    import numpy as np
+
+    weights = np.arange(300_000, dtype=np.float64).reshape(600, 500)  # several chunks
+    state: dict[str, Any] = {
+        "net": {"weights": weights, "bias": np.zeros(10), "names": [f"n{i}" for i in range(2000)]},
+        "other": {"same": weights, "count": 1},
+        "words": {f"w{i}": i for i in range(3000)},
+    }
+    previous = layout.build(state)
+    assert previous.has_tensors
+    edits = [
+        (lambda: state["words"].__setitem__("w1", 10), [("words", "w1")]),
+        (lambda: state["net"]["names"].append("n"), [("net", "names")]),  # a reused member keeps its chunks
+        (lambda: state["net"].__setitem__("bias", np.ones(10)), [("net", "bias")]),  # the old chunk goes
+        (lambda: state["other"].__setitem__("same", weights[:10].copy()), [("other", "same")]),
+        (lambda: state.pop("other"), [("other",)]),
+        (lambda: state["net"].__setitem__("weights", weights + 1), [("net", "weights")]),
+    ]
+    for edit, changed in edits:
+        edit()
+        rebuilt = layout.build(state, base=previous, changed=changed)
+        _same(rebuilt, state)
+        previous = rebuilt

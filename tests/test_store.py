@@ -420,3 +420,30 @@ def test_pack_reader_refuses_an_index_pointing_outside_its_pack(tmp_path: Path) 
         assert reader.read(entries[1][0]) is not None
     finally:
         reader.close()
+
+
+def test_incompressible_large_objects_are_stored_at_level_0_and_read_back(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import zlib
+
+    from brainvcs.storage.packs import SAMPLE_ABOVE, PackReader, compression_level
+
+    noise = os.urandom(SAMPLE_ABOVE * 2)
+    text = b'{"a": 1}\n' * (SAMPLE_ABOVE // 4)
+    assert compression_level(noise, 1) == 0
+    assert compression_level(text, 1) == 1
+    assert compression_level(noise[:100], 1) == 1  # small objects are not sampled
+    repo = Repo.init(str(tmp_path / "r"), mkdir=True)
+    writer = ObjectWriter(repo.object_store)
+    tree = SnapshotTree({"noise.bin": noise, "text.json": text})
+    tree_id = writer.add_tree(tree)
+    writer.flush()
+    pack = next((tmp_path / "r" / ".git" / "objects" / "pack").glob("*.pack")).read_bytes()
+    assert zlib.compress(noise, 0)[2:20] in pack  # stored, not deflated
+    reader = GitTreeReader(repo.object_store, tree_id, PackReader(str(tmp_path / "r" / ".git" / "objects" / "pack")))
+    assert reader.read_file("noise.bin") == noise
+    assert reader.read_file("text.json") == text
+    assert subprocess.run(["git", "-C", str(tmp_path / "r"), "cat-file", "-p", f"{tree_id}:noise.bin"],
+                          capture_output=True, check=True).stdout == noise
+    subprocess.run(["git", "-C", str(tmp_path / "r"), "fsck", "--strict"], check=True, capture_output=True)

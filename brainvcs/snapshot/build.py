@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from . import canonical
 from .canonical import Blake3Digest, blake3_hex
 from .encode import Builder, place, seal
@@ -32,14 +34,22 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     digests: dict[str, str] = {}
     built: dict[str, tuple[str, Entry, str, str]] = {}
     rebuild = None
-    if base is not None and changed is not None and not base.has_tensors and base.modules:
+    if base is not None and changed is not None and base.modules:
         rebuild = Rebuilder(builder, base, changed)
+    chunks: dict[str, frozenset[str]] = {}
     for module in sorted(state, key=lambda k: str(k)):
         check_module_name(module)
+        builder.module_chunks = set()
         if rebuild is not None:
             entry, kind = rebuild.module(module, state[module])
         else:
             entry, kind = builder.node(state[module], module, 1)
+        if rebuild is not None and base is not None and base.chunks.get(module):
+            # Reused whole, or partly: its unchanged members still reference the base's chunks.
+            chunks[module] = (base.chunks[module] if module in rebuild.reused
+                              else frozenset(referenced_chunks(entry)))
+        elif builder.module_chunks:
+            chunks[module] = frozenset(builder.module_chunks)
         name = escape_name(module)
         if isinstance(entry, SnapshotTree):
             digest = seal(entry)
@@ -52,9 +62,14 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
         modules[module] = {"digest": digest, "entry": name, "kind": kind}
         built[module] = (name, entry, kind, digest)
     fingerprint = blake3_hex(canonical.encode(digests))
-    if builder.tensors:
+    needed = frozenset().union(*chunks.values())
+    if needed:
         tensor_tree = SnapshotTree()
-        for chunk, data in builder.tensors.items():
+        for chunk in sorted(needed):
+            data = builder.tensors.get(chunk)
+            if data is None:
+                assert base is not None  # a chunk not encoded now comes from the base
+                data = base_chunk(base.tree, chunk)
             place(tensor_tree, f"{chunk[:2]}/{chunk}.bin", data)
         root.entries[TENSOR_DIR] = tensor_tree
     manifest: dict[str, Any] = {
@@ -67,6 +82,40 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     root.entries[MANIFEST] = canonical.encode(manifest)
     if rebuild is not None:
         rebuild.carry_infos()
-    return Snapshot(root, Blake3Digest(fingerprint), manifest, builder.infos, built, bool(builder.tensors))
+    return Snapshot(root, Blake3Digest(fingerprint), manifest, builder.infos, built, chunks)
+
+
+def referenced_chunks(entry: Entry) -> set[str]:
+    """The tensor chunk digests that the blobs of ``entry`` (a blob or a directory) reference."""
+    found: set[str] = set()
+    blobs = entry.walk() if isinstance(entry, SnapshotTree) else [("", entry)]
+    marker = b'"' + canonical.TENSOR_KEY.encode() + b'"'
+    for _, blob in blobs:
+        if marker in blob:
+            _collect_chunks(orjson.loads(blob), found)
+    return found
+
+
+def _collect_chunks(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        descriptor = value.get(canonical.TENSOR_KEY) if len(value) == 1 else None
+        if isinstance(descriptor, dict):
+            found.update(descriptor.get("chunks", ()))
+            return
+        for item in value.values():
+            _collect_chunks(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_chunks(item, found)
+
+
+def base_chunk(tree: SnapshotTree, chunk: str) -> bytes:
+    """The bytes of tensor chunk ``chunk`` held in snapshot ``tree``."""
+    node: Entry = tree
+    for part in (TENSOR_DIR, chunk[:2], f"{chunk}.bin"):
+        assert isinstance(node, SnapshotTree)
+        node = node.entries[part]
+    assert isinstance(node, bytes)
+    return node
 
 

@@ -26,6 +26,8 @@ class Builder:
     def __init__(self) -> None:
         self.tensors: dict[str, bytes] = {}
         self.infos: dict[str, NodeInfo] = {}
+        #: Digests of the chunks encoded since the caller last reset it (one module's, in ``build``).
+        self.module_chunks: set[str] = set()
 
     # Tensors -------------------------------------------------------------
     def tensor_hook(self, obj: Any) -> Any:
@@ -35,6 +37,7 @@ class Builder:
         descriptor, chunks = tensors.describe(obj, TENSOR_CHUNK)
         for digest, data in chunks:
             self.tensors[digest] = data
+            self.module_chunks.add(digest)
         return {TENSOR_KEY: descriptor}
 
     def encode(self, value: Any, path: str, depth: int) -> bytes:

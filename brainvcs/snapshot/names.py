@@ -92,7 +92,13 @@ class Snapshot:
     infos: dict[str, NodeInfo] = field(default_factory=dict, compare=False, repr=False)
     #: Module name -> (entry name, entry, kind, digest) (for incremental builds).
     modules: dict[str, tuple[str, Entry, str, str]] = field(default_factory=dict, compare=False, repr=False)
-    has_tensors: bool = False
+    #: Module name -> digests of the tensor chunks its blobs reference (for incremental builds).
+    chunks: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def has_tensors(self) -> bool:
+        """True if any module references a tensor chunk."""
+        return any(self.chunks.values())
 
 
 
