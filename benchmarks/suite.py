@@ -36,6 +36,7 @@ from dulwich.diff_tree import tree_changes
 from dulwich.pack import write_pack_data
 
 from benchmarks import alternatives as alt
+from benchmarks import zodb_peer
 from benchmarks.measure import Budget, BudgetExhausted, best_of, process_peak, timed, traced_peak
 from benchmarks.workloads import WORKLOADS, State, build_state, describe, one_learning_step, one_percent
 from brainvcs.snapshot import canonical, layout
@@ -43,7 +44,7 @@ from brainvcs.repo import Repository
 from brainvcs.storage.objects import GitTreeReader, pack_count, read_commit
 
 #: Operation groups ``--ops`` can select.
-OPS: tuple[str, ...] = ("save", "checkout", "noop", "incremental", "storage", "memory", "history")
+OPS: tuple[str, ...] = ("save", "checkout", "noop", "incremental", "storage", "memory", "history", "zodb")
 #: Benchmarks other engineers own; the suite calls their ``run(size)`` when they exist.
 EXTRA_BENCHMARKS: tuple[str, ...] = ("bench_diff", "bench_push", "bench_autosave", "torture_autosave", "fuzz")
 #: The module a one-module checkout reads (small next to ``language_module``, as a UI panel would).
@@ -189,6 +190,8 @@ class WorkloadRun:
         self.pickle_dump = self.pickle_load = 0.0
         self.gzip_size = 0
         self.full_checkout = 0.0
+        #: brainvcs's own figures, for the peers measured later (ZODB).
+        self.ours: dict[str, float] = {}
 
     def row(self, operation: str, brainvcs: float, alternative: str, other: float, unit: str,
             target: float | None = None, note: str = "") -> None:
@@ -245,6 +248,7 @@ class WorkloadRun:
             seconds, result = timed(functools.partial(repo.commit, self.state, "first commit"))
             best = min(best, seconds)
         assert repo is not None
+        self.ours["first commit"] = best
         self.facts["first_commit_written"] = result.to_json()["written"]
         progress(f"{self.name}: C git add + commit of the same files x{self.repeat}")
         files = list(layout.build(self.state).tree.walk())
@@ -266,21 +270,23 @@ class WorkloadRun:
     def measure_noop(self, repo: Repository) -> None:
         """A commit of an unchanged state writes nothing."""
         progress(f"{self.name}: no-op commit x{self.repeat}")
-        # A learning loop that knows it changed nothing says so (changed=[]); without
-        # that, brainvcs re-encodes the state to find out.
-        seconds = best_of(self.repeat, lambda _: repo.commit(self.state, "no-op", changed=[]), lambda: None)
-        assert not repo.commit(self.state, "no-op", changed=[]).changed
-        self.row("no-op commit", seconds, "pickle.dump", self.pickle_dump, "s", 0.1,
-                 "changed=[] declared, as a learning loop that changed nothing would")
+        # Nothing declared, as `repo.commit(brain)` and the Autosaver commit: the state is
+        # compared with the last committed one kept in memory.
         undeclared = best_of(self.repeat, lambda _: repo.commit(self.state, "no-op"), lambda: None)
-        self.row("no-op commit (nothing declared: full re-encode)", undeclared, "pickle.dump", self.pickle_dump, "s")
+        assert not repo.commit(self.state, "no-op").changed
+        self.ours["no-op commit"] = undeclared
+        self.row("no-op commit", undeclared, "pickle.dump", self.pickle_dump, "s", 0.05, "nothing declared")
+        seconds = best_of(self.repeat, lambda _: repo.commit(self.state, "no-op", changed=[]), lambda: None)
+        self.row("no-op commit (changed=[] declared)", seconds, "pickle.dump", self.pickle_dump, "s", None,
+                 "as a learning loop that knows it changed nothing may say")
 
     def measure_checkout(self, repo: Repository, times: dict[str, float]) -> None:
         """Full and one-module checkout against loading every alternative."""
         progress(f"{self.name}: full and one-module checkout x{self.repeat}")
         self.full_checkout = best_of(self.repeat, lambda _: repo.checkout(), lambda: None)
+        self.ours["full checkout"] = self.full_checkout
         one = best_of(self.repeat, lambda _: repo.checkout(modules=[ONE_MODULE]), lambda: None)
-        self.row("full checkout", self.full_checkout, "pickle.load", self.pickle_load, "s", 1.5)
+        self.row("full checkout", self.full_checkout, "pickle.load", self.pickle_load, "s", 1.2)
         for label in ("gzip-pickle load", "seed JSON load", "seed SQLite load", "DVC-like checkout"):
             if label in times:
                 self.row("full checkout", self.full_checkout, label, times[label], "s")
@@ -290,20 +296,28 @@ class WorkloadRun:
         """Commits after 1% changed and after one learning step, diff, and bytes pushed."""
         for label, change, target in (("incremental commit (1% changed)", one_percent, 0.2),
                                       ("incremental commit (one learning step)", one_learning_step, None)):
-            progress(f"{self.name}: {label} x{self.repeat}")
-            ours, theirs, written = math.inf, math.inf, 0
+            progress(f"{self.name}: {label} x{self.repeat} (nothing declared, then declared)")
+            ours, declared, theirs, written = math.inf, math.inf, math.inf, 0
             for _ in range(self.repeat):
-                paths = change(self.state)
-                old = repo.head()
-                # The changed paths the workload reports are declared, as a learning loop would.
-                seconds, result = timed(lambda: repo.commit(self.state, label, changed=paths))
-                ours = min(ours, seconds)
-                written = result.written.bytes
-                assert old is not None and result.commit is not None
-                sync_cgit(repo, git, old, result.commit.id)
-                theirs = min(theirs, timed(lambda: git.add_commit(label))[0])
-                check_same_tree(git, result.commit.tree)
-            self.row(label, ours, "pickle.dump", self.pickle_dump, "s", target)
+                for declare in (False, True):
+                    paths = change(self.state)
+                    old = repo.head()
+                    # First as a user's `repo.commit(brain)` does, then declaring the paths the workload reports.
+                    seconds, result = timed(lambda: repo.commit(self.state, label, changed=paths if declare else None))
+                    if declare:
+                        declared = min(declared, seconds)
+                    else:
+                        ours = min(ours, seconds)
+                        written = result.written.bytes
+                    assert old is not None and result.commit is not None
+                    sync_cgit(repo, git, old, result.commit.id)
+                    git_seconds = timed(lambda: git.add_commit(label))[0]
+                    theirs = theirs if declare else min(theirs, git_seconds)
+                    check_same_tree(git, result.commit.tree)
+            self.ours[label] = ours
+            self.row(label, ours, "pickle.dump", self.pickle_dump, "s", target, "nothing declared")
+            self.row(f"{label}, paths declared", declared, "pickle.dump", self.pickle_dump, "s", None,
+                     "changed= the paths the workload reports")
             self.row(label, ours, "C git add+commit", theirs, "s", None, "C git timed on changed files already written")
             self.facts[f"{label} written bytes"] = written
             if target is not None:
@@ -379,6 +393,8 @@ class WorkloadRun:
             gc_note = f"brainvcs gc aborted after {self.budget:g} s: storage as written, without gc"
             progress(f"{self.name}: {gc_note}")
         ours = alt.tree_bytes(repo.gitdir / "objects") if repo.gitdir else 0
+        self.ours["storage"] = ours
+        self.ours["storage commits"] = done
         repo.close()
         progress(f"{self.name}: git gc --aggressive")
         git_gc_s, _ = timed(git.gc_aggressive)
@@ -394,8 +410,8 @@ class WorkloadRun:
             label += f" [budget: {done} of {n} commits]"
         estimate = f"{versions} versions; estimated as {versions} x mean of the first and last file"
         note = "; ".join(filter(None, [gc_note]))
-        self.row(label, ours, f"{versions} gzip-pickles", gzips, "bytes", 0.05, "; ".join(filter(None, [estimate, note])))
-        self.row(label, ours, "C git after gc --aggressive", theirs, "bytes", 1.2, note)
+        self.row(label, ours, f"{versions} gzip-pickles", gzips, "bytes", 0.03, "; ".join(filter(None, [estimate, note])))
+        self.row(label, ours, "C git after gc --aggressive", theirs, "bytes", 1.0, note)
         self.row(label, ours, "DVC-like cache", whole, "bytes", None, "; ".join(filter(None, [estimate, note])))
 
     def measure_memory(self) -> None:
@@ -432,7 +448,49 @@ class WorkloadRun:
             self.measure_storage()
         if "memory" in self.ops:
             self.measure_memory()
+        if "zodb" in self.ops:
+            self.measure_zodb()
         return self.rows
+
+    def measure_zodb(self) -> None:
+        """ZODB (FileStorage, BTrees) holding the same brain: the same operations, against brainvcs's figures."""
+        if not zodb_peer.available():
+            progress(f"{self.name}: ZODB is not installed (pip install ZODB, or '.[bench]'): its rows are left out")
+            return
+        progress(f"{self.name}: ZODB first commit, no-op, 1% and learning-step commits, full load, storage")
+        state = build_state(self.name)
+        path = self.root / "zodb" / "brain.fs"
+        path.parent.mkdir(exist_ok=True)
+        zodb = zodb_peer.ZodbBrain(path)
+        try:
+            figures = {"first commit": zodb.store(state)}
+            figures["no-op commit"] = min(zodb.commit() for _ in range(self.repeat))
+            for label, change in (("incremental commit (1% changed)", one_percent),
+                                  ("incremental commit (one learning step)", one_learning_step)):
+                best = math.inf
+                for _ in range(self.repeat):
+                    zodb.apply(state, change(state))
+                    best = min(best, zodb.commit())
+                figures[label] = best
+            commits = int(self.ours.get("storage commits", self.commits))
+            for _ in range(max(0, commits - self.repeat)):  # as many 1% commits as brainvcs's history
+                zodb.apply(state, one_percent(state))
+                zodb.commit()
+            figures["storage"] = float(zodb.size())
+        finally:
+            zodb.close()
+        figures["full checkout"] = min(zodb_peer.full_load(path) for _ in range(self.repeat))
+        self.facts["zodb_s"] = figures
+        for label, unit, target in (("first commit", "s", None), ("no-op commit", "s", 1.0),
+                                    ("incremental commit (1% changed)", "s", 1.0),
+                                    ("incremental commit (one learning step)", "s", 1.0),
+                                    ("full checkout", "s", None), ("storage", "bytes", 1.0)):
+            if label in self.ours:
+                name = f"storage after {int(self.ours['storage commits'])} commits of 1%" if label == "storage" else label
+                note = "ZODB: changes assigned to their persistent containers; transaction.commit() timed"
+                if label == "storage":
+                    note = "ZODB FileStorage with its history (not packed); brainvcs after gc"
+                self.row(name, self.ours[label], "ZODB", figures[label], unit, target, note)
 
     def _quiet_first(self) -> tuple[Repository, alt.CGit]:
         repo = fresh_repo(self.root, "first")
