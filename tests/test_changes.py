@@ -170,3 +170,30 @@ def test_without_tracking_every_commit_is_a_full_build(tmp_path: Any) -> None:
     repo.commit(state, "first")
     state["m"]["a"].append(3)
     assert repo.commit(state, "second").fingerprint == layout.build(state).fingerprint
+
+
+def test_concurrent_commits_through_one_repository_object_each_record_their_state(tmp_path: Any) -> None:
+    import threading
+
+    repo = Repository.init(tmp_path / "r")
+    states = [{"m": {f"k{i}": i * j for i in range(300)}} for j in range(8)]
+    repo.commit(states[0], "first")
+    errors: list[BaseException] = []
+
+    def commit(state: dict[str, Any]) -> None:
+        try:
+            for _ in range(3):
+                result = repo.commit(state, "c")
+                assert result.fingerprint == layout.build(state).fingerprint
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=commit, args=(state,)) for state in states[1:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    final = states[3]
+    assert repo.commit(final, "last").fingerprint == layout.build(final).fingerprint
+    assert layout.build(repo.checkout()).fingerprint == layout.build(final).fingerprint

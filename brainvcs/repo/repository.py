@@ -11,7 +11,6 @@ import atexit
 import os
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -22,8 +21,6 @@ from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo, Repo
 
 from ..snapshot import layout
-from ..snapshot.changes import Baseline
-from ..snapshot.incremental import parse_changed
 from ..diff import summarize_snapshots
 from ..errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
                      NotARepositoryError, RefConflict, RepositoryExistsError, UsageError)
@@ -38,6 +35,7 @@ from ..storage.revisions import Resolver, parse_range
 from ..storage.transaction import Transaction, check_author
 from ..storage.verify import VerifyReport, verify_commits, verify_snapshot
 from .branches import Branches
+from .memory import CommitMemory
 from .results import CommitResult, Status
 
 DEFAULT_BRANCH = "main"
@@ -45,16 +43,6 @@ DEFAULT_IDENTITY = "brainvcs <brainvcs@localhost>"
 
 
 _UNSET: Any = object()
-
-
-@dataclass
-class _LastCommit:
-    """What this Repository object last committed on ``ref``: the snapshot to share and the state to compare."""
-
-    ref: str
-    commit: ObjectId
-    snapshot: layout.Snapshot
-    baseline: Baseline | None
 R = TypeVar("R", bound="Repository")
 #: Set by ``brainvcs.adapters`` (imported by ``brainvcs``): turns live brain objects into states
 #: for ``commit`` and restores them for ``checkout(into=/factory=)``; this layer never imports adapters.
@@ -71,13 +59,23 @@ class Repository(Branches):
         self.lock = RepositoryLock(gitdir) if gitdir is not None else None
         self.last_read: GitTreeReader | None = None
         self._packs: PackReader | None = None
-        self._last_snapshot: _LastCommit | None = None
-        #: Keep the last committed state in memory (containers copied, values shared) so that a commit
-        #: with nothing declared re-encodes only what changed (:mod:`brainvcs.snapshot.changes`).
-        #: Costs one copy of the state's containers; set False to trade that memory for full re-encodes.
-        self.track_changes = True
+        self._memory = CommitMemory()
         self._graph: CommitGraph | None = None
         _OPEN.add(self)
+
+    @property
+    def track_changes(self) -> bool:
+        """Keep the last committed state in memory (containers copied, values shared), so a commit with
+        nothing declared re-encodes only what changed (:mod:`brainvcs.snapshot.changes`). It costs one
+        copy of the state's containers; False trades that memory for a full re-encode on every commit."""
+        return self._memory.track
+
+    @track_changes.setter
+    def track_changes(self, value: bool) -> None:
+        """Turn keeping the last committed state on or off (off drops it now)."""
+        self._memory.track = value
+        if not value and self._memory.last is not None:
+            self._memory.last.baseline = None
 
     @property
     def packs(self) -> PackReader | None:
@@ -244,21 +242,23 @@ class Repository(Branches):
         lists them (``removed_modules``), and ``allow_remove=False`` (the CLI's
         default) refuses such a commit instead, naming them.
         """
+        with self._memory.lock:
+            return self._commit(state, message, author=author, branch=branch, allow_empty=allow_empty,
+                                parents=parents, expected_head=expected_head, trailers=trailers,
+                                timestamp=timestamp, summary=summary, changed=changed, allow_remove=allow_remove)
+
+    def _commit(self, state: Any, message: str, *, author: str | None, branch: str | None, allow_empty: bool,
+                parents: list[str] | None, expected_head: Any, trailers: Mapping[str, str] | None,
+                timestamp: int | None, summary: str | None, changed: Iterable[str | tuple[str, ...]] | None,
+                allow_remove: bool) -> CommitResult:
         if not message.strip():
             raise UsageError("empty commit message", "pass -m MESSAGE")
         author = check_author(author or self.identity())
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
             state, trailers = object_hook.to_state(state, trailers)
-        last = self._last_snapshot
-        if last is not None and (last.ref != ref or last.commit != self.refs.get(ref)):
-            last = None
-        trie: dict[str, Any] | None = None
-        if last is not None and changed is not None:
-            trie = parse_changed(changed)
-        elif last is not None and last.baseline is not None:
-            trie = last.baseline.changes(state)
-        snapshot = layout.build(state, base=last.snapshot if last else None, changed=trie)
+        plan = self._memory.plan(ref, self.refs.get(ref), state, changed)
+        snapshot = layout.build(state, base=plan.base, changed=plan.trie)
         with self.transaction("commit") as tx:
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
@@ -284,7 +284,7 @@ class Repository(Branches):
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
                 tx.discard()
-                self._remember(ref, expected, snapshot, state, last, trie)
+                self._memory.remember(ref, expected, snapshot, state, plan)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
             if summary is None:  # the learning summary, so `git log` on any host tells the story
                 parent = self.reader(parent_ids[0]) if parent_ids else None
@@ -293,21 +293,8 @@ class Repository(Branches):
                                    timestamp=timestamp, summary=summary)
             tx.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
         assert tx.written is not None
-        self._remember(ref, oid(commit.id), snapshot, state, last, trie)
+        self._memory.remember(ref, oid(commit.id), snapshot, state, plan)
         return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True, removed)
-
-    def _remember(self, ref: str, commit: ObjectId, snapshot: layout.Snapshot, state: Mapping[str, Any],
-                  last: _LastCommit | None, trie: dict[str, Any] | None) -> None:
-        # Kept for the next commit: its unchanged directories are shared, not rebuilt, and
-        # the baseline tells it what changed.
-        baseline = None
-        if self.track_changes:
-            if last is not None and last.baseline is not None and trie is not None:
-                baseline = last.baseline
-                baseline.advance(state, trie)
-            else:
-                baseline = Baseline(state)
-        self._last_snapshot = _LastCommit(ref, commit, snapshot, baseline)
 
     def _branch_ref(self, branch: str | None) -> str:
         if branch is None:
