@@ -288,3 +288,30 @@ def test_imported_seed_state_checks_out_into_the_seed_brain_class(tmp_path: Path
 def test_trust_takes_classes_only() -> None:
     with pytest.raises(UsageError):
         trust("os:system")  # type: ignore[arg-type]
+
+
+class _Maps:
+    """Maps of records and of lists, the shapes the walk takes in one loop, with a few traps in them."""
+
+    def __init__(self, share: bool) -> None:
+        rng = random.Random(7)
+        self.records = {f"w{i}": {f"n{rng.randrange(99)}": bool(i % 2), "z": i, "a": 0.5} for i in range(300)}
+        self.lists = {f"w{i}": [f"c{j}" for j in range(i % 5)] for i in range(300)}
+        if share:
+            self.records["twin"] = self.records["w3"]  # the same record twice
+            self.lists["twin"] = self.lists["w4"]
+            self.favourite = self.records["w5"]  # met before the map is walked? (attribute order decides)
+
+
+@pytest.mark.parametrize("share", [False, True])
+def test_maps_of_records_and_lists_keep_order_and_sharing(share: bool) -> None:
+    repo = Repository.memory()
+    brain = _Maps(share)
+    repo.commit(brain, "maps")
+    restored = repo.checkout(factory=_Maps)
+    assert_graph_equal(brain, restored)
+    assert [list(r) for r in restored.records.values()] == [list(r) for r in brain.records.values()]
+    if share:
+        assert restored.records["twin"] is restored.records["w3"]
+        assert restored.lists["twin"] is restored.lists["w4"]
+        assert restored.favourite is restored.records["w5"]

@@ -23,6 +23,7 @@ import collections
 import datetime as dt
 import decimal
 import enum
+import itertools
 import math
 import random
 import struct
@@ -115,10 +116,14 @@ def order_record(keys: list[str]) -> str | list[str] | None:
     """
     if len(keys) > PERMUTATION_MAX_KEYS:
         return None if keys == sorted(keys) else keys
-    positions = sorted(range(len(keys)), key=keys.__getitem__)
-    if positions == list(range(len(keys))):
+    positions = sorted(_POSITIONS[len(keys)], key=keys.__getitem__)
+    if positions == _POSITIONS[len(keys)]:
         return None
-    return " ".join(map(str, positions))
+    return " ".join(map(_NUMERALS.__getitem__, positions))
+
+
+_POSITIONS = [list(range(n)) for n in range(PERMUTATION_MAX_KEYS + 1)]
+_NUMERALS = [str(n) for n in range(PERMUTATION_MAX_KEYS)]
 
 
 class GraphEncoder:
@@ -236,6 +241,10 @@ class GraphEncoder:
             self._order(path, keys, cls)
             if _plain(v.values()):
                 return v if type(v) is dict else dict(v)
+            if depth < MAX_GRAPH_DEPTH:
+                records = self._plain_children(v, path)
+                if records is not None:
+                    return records
             return {k: self.value(x, (path, k), depth + 1) for k, x in v.items()}
         if key_types == {int} and INT_MIN <= min(keys) and max(keys) <= INT_MAX:
             self.tag(path, f"{kind} int")
@@ -247,6 +256,45 @@ class GraphEncoder:
         self.tag(path, f"{kind} items")
         return [[self.value(k, ((path, i), 0), depth + 2), self.value(x, ((path, i), 1), depth + 2)]
                 for i, (k, x) in enumerate(v.items())]
+
+    def _plain_children(self, v: dict[str, Any], path: Path) -> dict[str, Any] | None:
+        """A map of plain records or plain lists (the bulk of a brain), walked in one loop; None if it is not one.
+
+        Exactly what :meth:`value` would give child by child — each child
+        memoised, a record's key order recorded — but its checks are C-level
+        passes over all children at once. Children met twice (shared or
+        already seen) take the general walk.
+        """
+        kids = list(v.values())
+        kinds = set(map(type, kids))
+        if kinds == {dict}:
+            if not set(map(type, itertools.chain.from_iterable(kids))) <= {str}:
+                return None
+            if not _plain(list(itertools.chain.from_iterable(map(dict.values, kids)))):
+                return None
+        elif kinds == {list}:
+            if not _plain(list(itertools.chain.from_iterable(kids))):
+                return None
+        else:
+            return None
+        ids = list(map(id, kids))
+        memo = self.memo
+        if len(set(ids)) != len(ids) or any(map(memo.__contains__, ids)):
+            return None
+        module = self.module
+        records = kinds == {dict}
+        order: dict[str, Any] | None = None
+        base = ""
+        for key, kid in v.items():
+            memo[id(kid)] = (module, (path, key))
+            if records:
+                record = order_record(list(kid))  # (what _order does for a dict that is no object's)
+                if record is not None:
+                    if order is None:
+                        order, base = self.table.setdefault("order", {}), rel_path(path)
+                    order[join_path(base, key)] = record
+        self.keep.extend(kids)
+        return dict(v)
 
     def _dictlike(self, v: Any, path: Path, depth: int) -> Any:
         t = type(v)
