@@ -197,3 +197,23 @@ def test_concurrent_commits_through_one_repository_object_each_record_their_stat
     final = states[3]
     assert repo.commit(final, "last").fingerprint == layout.build(final).fingerprint
     assert layout.build(repo.checkout()).fingerprint == layout.build(final).fingerprint
+
+
+def test_a_window_that_slides_keeps_its_copies_and_stays_exact() -> None:
+    window = [{"id": i, "w": [float(i)]} for i in range(50)]
+    state = {"memory": {"episodes": window}}
+    baseline = Baseline(state)
+    kept = baseline.state["memory"]["episodes"][10]
+    del window[:10]
+    window.append({"id": 50, "w": [50.0]})
+    trie = baseline.changes(state)
+    baseline.advance(state, trie)
+    assert baseline.state["memory"]["episodes"][0] is kept  # slid, not copied again
+    assert baseline.changes(state) == {}
+    window[5]["w"][0] = 15  # int for the float: found, though 15 == 15.0
+    assert baseline.changes(state) == {"memory": {"episodes": ALL}}
+    baseline.advance(state, baseline.changes(state))
+    assert baseline.changes(state) == {}
+    window.insert(0, window[-1])  # a shape no slide explains: copied afresh, still exact
+    baseline.advance(state, baseline.changes(state))
+    assert baseline.changes(state) == {} and baseline.state["memory"]["episodes"][0] is not window[0]

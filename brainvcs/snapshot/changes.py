@@ -250,6 +250,8 @@ def _strictly_same(olds: list[Any], news: list[Any]) -> bool:
 
 def _apply(old: Any, new: Any, sub: Any) -> Any:
     """``old`` (a baseline copy) made equal to ``new`` along the paths ``sub`` names."""
+    if type(old) is list and type(new) is list and old and new:
+        return _slide(old, new)
     if sub is ALL or type(old) is not dict or type(new) is not dict:
         return copy_value(new)  # (a _TextMap is re-copied whole: its new values may not be text)
     for key, child in sub.items():
@@ -258,3 +260,16 @@ def _apply(old: Any, new: Any, sub: Any) -> Any:
         else:
             old[key] = _apply(old.get(key), new[key], child)
     return old
+
+
+def _slide(old: list[Any], new: list[Any]) -> list[Any]:
+    """A copy of ``new`` that reuses ``old``'s copies when ``new`` is ``old`` slid on (a window of memories:
+    items dropped from the head, others appended), proved strictly the same; else a fresh copy."""
+    try:
+        start = old.index(new[0])
+        kept = len(old) - start
+        if kept <= len(new) and old[start:] == new[:kept] and _strictly_same(old[start:], new[:kept]):
+            return old[start:] + [copy_value(item) for item in new[kept:]]
+    except (ValueError, TypeError):  # not found, or an array inside compares element-wise
+        pass
+    return list(copy_value(new))

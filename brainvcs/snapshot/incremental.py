@@ -148,7 +148,8 @@ class Rebuilder:
 
 def _copy(tree: SnapshotTree) -> SnapshotTree:
     """A new, unsealed directory with the same entries (children stay shared)."""
-    return SnapshotTree({name: entry for name, entry in tree.entries.items() if name != "_b3.json"})
+    return SnapshotTree({name: entry for name, entry in tree.entries.items() if name != "_b3.json"},
+                        blob_ids=tree.blob_ids)  # (read only: the store replaces it once this copy is written)
 
 
 def _replace(tree: SnapshotTree, path: str, blob: bytes | None) -> None:

@@ -57,6 +57,9 @@ class SnapshotTree:
     sealed: str | None = field(default=None, compare=False, repr=False)
     #: git tree id once written (set by the store); shared directories are not re-hashed.
     git_id: bytes | None = field(default=None, compare=False, repr=False)
+    #: name -> (the blob, its git id) for blobs already written (set by the store; carried into a copy):
+    #: a blob still held by the very same bytes object is not hashed again.
+    blob_ids: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, compare=False, repr=False)
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
         """Yield ``(path, blob)`` for every blob below this directory."""

@@ -89,7 +89,7 @@ class ObjectWriter:
     def __init__(self, store: BaseObjectStore, packs: PackReader | None = None) -> None:
         self._store = store
         self._packs = packs
-        self._named: list[tuple[SnapshotTree, bytes]] = []
+        self._named: list[tuple[SnapshotTree, bytes, dict[str, tuple[bytes, bytes]]]] = []
         self._pending: dict[bytes, ShaFile] = {}
         self._blobs = 0
         self._trees = 0
@@ -126,17 +126,25 @@ class ObjectWriter:
             # Shared with a snapshot already written: all of it exists.
             return tree.git_id
         git_tree = Tree()
+        known = tree.blob_ids
+        blobs: dict[str, tuple[bytes, bytes]] = {}
         for name, entry in tree.entries.items():
             if isinstance(entry, SnapshotTree):
                 git_tree.add(name.encode("utf-8"), _DIR_MODE, git_id(self._tree(entry, f"{path}{name}/")))
+                continue
+            written = known.get(name)
+            if written is not None and written[0] is entry:
+                blob_sha = written[1]  # the same bytes, already written by an earlier commit: it exists
             else:
                 if len(entry) > MAX_JSON_BLOB_BYTES:  # what every reader would refuse is never written
                     raise InvalidStateError(f"{path}{name}", f"one stored file would hold {len(entry):,} bytes, "
                                             f"over the {MAX_JSON_BLOB_BYTES:,}-byte limit of a snapshot file",
                                             "store a value this large as a numpy array, or split it")
-                git_tree.add(name.encode("utf-8"), _FILE_MODE, git_id(self._add(Blob.from_string(entry))))
+                blob_sha = self._add(Blob.from_string(entry))
+            blobs[name] = (entry, blob_sha)
+            git_tree.add(name.encode("utf-8"), _FILE_MODE, git_id(blob_sha))
         sha = self._add(git_tree)
-        self._named.append((tree, sha))
+        self._named.append((tree, sha, blobs))
         return sha
 
     def add_commit(self, commit: Commit) -> ObjectId:
@@ -168,8 +176,9 @@ class ObjectWriter:
                 self._store.add_objects([(obj, None) for obj in self._pending.values()])
             self._pending.clear()
         # Only now do these trees exist in the store: later snapshots sharing them can skip them.
-        for tree, sha in self._named:
+        for tree, sha, blobs in self._named:
             tree.git_id = sha
+            tree.blob_ids = blobs
         self._named.clear()
         # The counters describe what is pending: a reused writer starts from zero.
         self._blobs = self._trees = self._bytes = 0
