@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import operator
-from itertools import chain, compress
+from itertools import chain, compress, islice
 from typing import Any
 
 from . import tensors
@@ -157,20 +157,25 @@ def _diff(old: Any, new: Any) -> Any:
     # Key order is not compared: a canonical blob sorts keys, and an object
     # graph keeps its dicts' insertion order in its own module (@types).
     sub: dict[Any, Any] = {}
-    if len(old) == len(new) and old.keys() == new.keys():
-        common: list[Any] = list(new)
-        news = list(new.values())
-        olds = list(old.values()) if list(old) == common else list(map(old.__getitem__, common))
+    common: list[Any] = list(old)
+    new_keys = list(new)
+    kept = len(common)
+    if common == new_keys[:kept]:
+        # The same keys in the same order, perhaps with new ones appended (the usual shape of growth).
+        olds = list(old.values())
+        news = list(new.values()) if len(new_keys) == kept else list(islice(new.values(), kept))
+        for key in new_keys[kept:]:
+            sub[key] = ALL
         try:
-            if old == new:  # one C pass (identical members are skipped); then only the strict check is left
+            if not sub and old == new:  # one C pass (identical members skipped); only the strict check is left
                 return None if _strictly_same(olds, news) else _diff_strict(old, new, common)
         except (ValueError, TypeError):  # a numpy array inside compares element-wise
             return _diff_strict(old, new, common)
     else:
         sub = {key: ALL for key in old.keys() ^ new.keys()}
-        kept = list(map(old.__contains__, new))  # (in the new order: both dicts are read in sequence)
-        common = list(compress(new, kept))
-        news = list(compress(new.values(), kept))
+        present = list(map(old.__contains__, new))  # (in the new order: both dicts are read in sequence)
+        common = list(compress(new, present))
+        news = list(compress(new.values(), present))
         olds = list(map(old.__getitem__, common))
     # One C pass finds what `==` calls different (identical members are not even looked at);
     # a second proves the rest strictly the same.
