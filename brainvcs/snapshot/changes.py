@@ -215,10 +215,12 @@ def _strictly_same(olds: list[Any], news: list[Any]) -> bool:
         distinct = list(map(operator.is_not, olds, news))
         if not any(distinct):
             return True
-        olds = list(compress(olds, distinct))
-        news = list(compress(news, distinct))
+        if not all(distinct):
+            olds = list(compress(olds, distinct))
+            news = list(compress(news, distinct))
         old_kinds = list(map(type, olds))
-        if any(map(_PLAIN.__contains__, old_kinds)):
+        kindset = set(old_kinds)
+        if not kindset.isdisjoint(_PLAIN):
             plain = list(map(_PLAIN.get, old_kinds, old_kinds))
             new_kinds = list(map(type, news))
             if plain != new_kinds:
@@ -227,11 +229,11 @@ def _strictly_same(olds: list[Any], news: list[Any]) -> bool:
             olds = list(compress(olds, pending))
             news = list(compress(news, pending))
             old_kinds = list(compress(old_kinds, pending))
+            kindset = set(old_kinds)
         elif old_kinds != list(map(type, news)):
             return False
         next_olds: list[Any] = []
         next_news: list[Any] = []
-        kindset = set(old_kinds)
         for kind in kindset:
             if len(kindset) == 1:
                 group_old, group_new = olds, news
