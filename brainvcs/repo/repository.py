@@ -33,6 +33,7 @@ from ..storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, Wri
 from ..storage.commits import CommitInfo
 from ..storage.revisions import Resolver, parse_range
 from ..storage.transaction import Transaction, check_author
+from ..storage.verified import VerifiedTrees
 from ..storage.verify import VerifyReport, verify_commits, verify_snapshot
 from .branches import Branches
 from .memory import CommitMemory
@@ -60,6 +61,8 @@ class Repository(Branches):
         self.last_read: GitTreeReader | None = None
         self._packs: PackReader | None = None
         self._memory = CommitMemory()
+        #: Snapshots verified once here (or built by this repository's commits): read without re-hashing.
+        self.verified = VerifiedTrees(gitdir)
         self._graph: CommitGraph | None = None
         _OPEN.add(self)
 
@@ -294,6 +297,7 @@ class Repository(Branches):
             tx.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
         assert tx.written is not None
         self._memory.remember(ref, oid(commit.id), snapshot, state, plan)
+        self.verified.add(tree_id)  # built here: every blob canonical and digested as it was made
         return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True, removed)
 
     def _branch_ref(self, branch: str | None) -> str:
@@ -332,7 +336,11 @@ class Repository(Branches):
         if recorded is not None and recorded != fingerprint:
             # The commit vouches for another brain than its tree holds: refuse, never guess.
             raise IntegrityError(f"{rev}: {FINGERPRINT_TRAILER} trailer", recorded, fingerprint)
+        tree = reader.tree_id
+        reader.trusted = tree in self.verified
         state = layout.load(reader, modules=modules)
+        if modules is None and not reader.trusted:
+            self.verified.add(tree)  # read whole and every digest checked: the next checkout need not
         self.last_read = reader
         return state
 

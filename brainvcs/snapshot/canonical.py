@@ -176,16 +176,23 @@ def decode(data: bytes, *, what: str = "blob") -> Any:
         raise CorruptObjectError(f"{what}: not valid JSON ({exc})") from exc
 
 
-def decode_stored(data: bytes, *, what: str = "blob", depth_budget: int = MAX_DEPTH) -> Any:
+def decode_stored(data: bytes, *, what: str = "blob", depth_budget: int = MAX_DEPTH, trusted: bool = False) -> Any:
     """Decode a blob read from a snapshot, refusing any that is not in canonical form.
 
     Nothing brainvcs writes is refused; a hostile or foreign writer's blob is:
     duplicate keys (whose value would depend on the parser), another layout
     (which a git host would show differently from what loads), or nesting
     deeper than ``depth_budget`` levels (which recursive readers could not
-    walk). Cheap: what was decoded is re-encoded once, in C, and compared.
+    walk). Cheap: what was decoded is re-encoded once, in C, and compared
+    (not for a ``trusted`` blob: one verified when it entered the repository).
     """
     value = decode(data, what=what)
+    if trusted:
+        if _deep_line(depth_budget) in data:
+            from ..errors import CorruptObjectError
+
+            raise CorruptObjectError(f"{what}: nested deeper than {MAX_DEPTH} levels in all; refusing it")
+        return value
     try:
         # orjson's own layout is canonical for all but a few floats: compare it first, and
         # normalise floats only for the blobs that differ (the normalising scan costs more).

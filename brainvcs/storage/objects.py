@@ -289,6 +289,13 @@ class GitTreeReader:
         self._dirs: dict[str, dict[str, tuple[bool, bytes]]] = {}
         self.blobs_read = 0
         self.bytes_read = 0
+        #: The snapshot was verified once in this repository (:mod:`.verified`): blobs are not re-hashed.
+        self.trusted = False
+
+    @property
+    def tree_id(self) -> str:
+        """The git id of the snapshot's root tree (hex)."""
+        return self._root.decode("ascii")
 
     def _listing(self, path: str) -> dict[str, tuple[bool, bytes]]:
         cached = self._dirs.get(path)

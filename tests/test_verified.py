@@ -1,0 +1,109 @@
+"""Snapshots are verified once in a repository (brainvcs.storage.verified); verify still checks everything."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from brainvcs import Repository
+from brainvcs.errors import BrainVCSError
+from brainvcs.snapshot import canonical, read
+from brainvcs.storage.verified import FILE_NAME, VerifiedTrees
+from tests.test_hostile import hostile_snapshot, small_state
+
+
+def _count_hashing(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the reader's BLAKE3 digests and canonical re-encodes (the manifest's own check is one)."""
+    calls: list[int] = []
+    real_hash, real_encode = read.blake3_hex, canonical._plain_encode
+
+    def hashing(data: Any) -> Any:
+        calls.append(1)
+        return real_hash(data)
+
+    def encoding(value: Any) -> Any:
+        calls.append(1)
+        return real_encode(value)
+
+    monkeypatch.setattr(read, "blake3_hex", hashing)
+    monkeypatch.setattr(canonical, "_plain_encode", encoding)
+    return calls
+
+
+def test_a_commit_is_trusted_by_every_later_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = small_state()
+    with Repository.init(tmp_path / "r") as repo:
+        tree = repo.commit(state, "first").commit.tree
+    assert tree in (tmp_path / "r" / FILE_NAME).read_text().split()
+    calls = _count_hashing(monkeypatch)
+    with Repository.open(tmp_path / "r") as repo:
+        blobs = sum(1 for _ in repo.reader()._store.iter_tree_contents(repo.commit_info().tree.encode()))
+        assert repo.checkout() == state
+    assert blobs > 20 and len(calls) <= 2  # the manifest's digest map, read twice: nothing else
+
+
+def test_a_snapshot_from_elsewhere_is_verified_on_its_first_checkout_only(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    state = small_state()
+    with Repository.init(tmp_path / "a") as origin:
+        origin.commit(state, "first")
+    subprocess.run(["git", "clone", "-q", "--bare", str(tmp_path / "a"), str(tmp_path / "b")], check=True)
+    with Repository.open(tmp_path / "b") as clone:
+        tree = clone.commit_info("main").tree
+        assert tree not in clone.verified
+        hashed = _count_hashing(monkeypatch)
+        assert clone.checkout("main", modules=["memory_module"]) == {"memory_module": state["memory_module"]}
+        assert len(hashed) > 2 and tree not in clone.verified  # part of it read: not recorded
+        hashed.clear()
+        assert clone.checkout("main") == state
+        assert len(hashed) > 20 and tree in clone.verified
+        hashed.clear()
+        assert clone.checkout("main") == state
+        assert len(hashed) <= 2
+
+
+def test_a_hostile_snapshot_is_refused_and_never_recorded(tmp_path: Path) -> None:
+    def edit(tree: Any) -> None:
+        tree.entries["m.json"] = b'{"a": 1, "a": 2}\n'
+    path = hostile_snapshot(tmp_path / "repo", {"m": {"a": 1}}, edit)
+    for _ in range(2):
+        with Repository.open(path) as repo:
+            with pytest.raises(BrainVCSError, match="not in canonical form"):
+                repo.checkout("main")
+            assert repo.commit_info("main").tree not in repo.verified
+    assert not (path / FILE_NAME).exists()
+
+
+def test_verify_still_checks_a_trusted_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Repository.init(tmp_path / "r") as repo:
+        tree = repo.commit(small_state(), "first").commit.tree
+        assert tree in repo.verified
+        hashed: list[int] = []
+        real = canonical.blake3_hex
+        monkeypatch.setattr(canonical, "blake3_hex", lambda data: hashed.append(1) or real(data))
+        assert repo.verify().ok
+    assert len(hashed) > 20  # every blob of the trusted snapshot hashed again
+
+
+def test_the_record_ignores_junk_and_survives_a_read_only_repository(tmp_path: Path) -> None:
+    gitdir = tmp_path / "g"
+    gitdir.mkdir()
+    (gitdir / FILE_NAME).write_text("not-an-id\n" + "a" * 40 + "\n../../etc\n")
+    record = VerifiedTrees(gitdir)
+    assert "a" * 40 in record and "not-an-id" not in record and "../../etc" not in record
+    record.add("b" * 40)
+    record.add("nonsense")
+    assert VerifiedTrees(gitdir)._load() == {"a" * 40, "b" * 40}
+    gitdir.chmod(0o500)
+    (gitdir / FILE_NAME).chmod(0o400)
+    try:
+        VerifiedTrees(gitdir).add("c" * 40)  # cannot write: nothing recorded, nothing raised
+    finally:
+        gitdir.chmod(0o700)
+        (gitdir / FILE_NAME).chmod(0o600)
+    memory = VerifiedTrees(None)
+    memory.add("d" * 40)
+    assert "d" * 40 in memory
