@@ -68,7 +68,9 @@ class Walker:
     def open(self, commit: CommitInfo) -> None:
         """Point at ``commit``'s snapshot (and check its manifest against the commit's trailer)."""
         self.reader = GitTreeReader(self.repo.objects, commit.tree)
-        # The layout's verified loader: every blob read is checked against its BLAKE3 digest.
+        self.reader.trusted = commit.tree in self.repo.verified
+        # The layout's verified loader: every blob read is checked against its BLAKE3 digest
+        # (unless the snapshot was verified once in this repository).
         self.loader = layout.Loader(self.reader)
         manifest = self.manifest()
         if commit.fingerprint is not None and commit.fingerprint != manifest["fingerprint"]:

@@ -309,9 +309,11 @@ class Repository(Branches):
 
     # Reading snapshots -------------------------------------------------------
     def reader(self, rev: str = HEAD) -> GitTreeReader:
-        """A verified-read view of the snapshot at ``rev``."""
+        """A verified-read view of the snapshot at ``rev`` (trusted if it was verified once here)."""
         commit = read_commit(self.objects, self.resolve(rev))
-        return GitTreeReader(self.objects, commit.tree, self.packs)
+        reader = GitTreeReader(self.objects, commit.tree, self.packs)
+        reader.trusted = reader.tree_id in self.verified
+        return reader
 
     def manifest(self, rev: str = HEAD) -> dict[str, Any]:
         """The snapshot manifest (``brain.json``) at ``rev``."""
@@ -336,11 +338,9 @@ class Repository(Branches):
         if recorded is not None and recorded != fingerprint:
             # The commit vouches for another brain than its tree holds: refuse, never guess.
             raise IntegrityError(f"{rev}: {FINGERPRINT_TRAILER} trailer", recorded, fingerprint)
-        tree = reader.tree_id
-        reader.trusted = tree in self.verified
         state = layout.load(reader, modules=modules)
         if modules is None and not reader.trusted:
-            self.verified.add(tree)  # read whole and every digest checked: the next checkout need not
+            self.verified.add(reader.tree_id)  # read whole, every digest checked: the next read need not
         self.last_read = reader
         return state
 
