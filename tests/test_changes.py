@@ -217,3 +217,25 @@ def test_a_window_that_slides_keeps_its_copies_and_stays_exact() -> None:
     window.insert(0, window[-1])  # a shape no slide explains: copied afresh, still exact
     baseline.advance(state, baseline.changes(state))
     assert baseline.changes(state) == {} and baseline.state["memory"]["episodes"][0] is not window[0]
+
+
+def test_an_adopted_state_is_kept_uncopied_and_never_changed() -> None:
+    from brainvcs.autosave import copy_state
+
+    live = synthetic_state(**SIZES["S"])
+    capture = first = copy_state(live)
+    frozen = copy.deepcopy(capture)
+    baseline = Baseline(capture, adopt=True)
+    assert baseline.state["language_module"] is capture["language_module"]
+    previous = layout.build(capture)
+    for step in range(1, 6):
+        learning_step(live, step=step, touched_words=20, new_words=2, touched_neurons=3,
+                      max_memories=len(live["memory_module"]["episodic_memory"]))
+        capture = copy_state(live)
+        trie = baseline.changes(capture)
+        rebuilt = layout.build(capture, base=previous, changed=trie)
+        assert rebuilt.fingerprint == layout.build(capture).fingerprint
+        baseline.advance(capture, trie, adopt=True)
+        previous = rebuilt
+    # The first capture, held by the baseline at the start, was never changed by its advances.
+    assert layout.build(first).fingerprint == layout.build(frozen).fingerprint

@@ -54,8 +54,11 @@ class AutosaveTarget:
         return BRANCH_PREFIX + self.autosave_branch
 
     def commit(self, repo: Repository, state: Mapping[str, Any], message: str, *,
-               summary: str | None = None, author: str | None = None) -> tuple[CommitResult, int]:
-        """Commit ``state`` as the next autosave; returns the result and its sequence number."""
+               summary: str | None = None, author: str | None = None,
+               private: bool = False) -> tuple[CommitResult, int]:
+        """Commit ``state`` as the next autosave; returns the result and its sequence number.
+
+        ``private``: nothing will change ``state`` afterwards (the repository keeps it uncopied)."""
         with repo.writing():
             parents: list[str] | None = None
             if not self._known:
@@ -66,7 +69,7 @@ class AutosaveTarget:
             seq = self._seq + 1
             try:
                 result = repo.commit(state, message, branch=self.ref, expected_head=expected, parents=parents,
-                                     author=author, summary=summary,
+                                     author=author, summary=summary, state_is_private=private,
                                      trailers={SOURCE_TRAILER: AUTOSAVE_SOURCE, SEQ_TRAILER: str(seq)})
             except RefConflict:
                 self._known = False  # re-read the tip next time and land on top of it

@@ -173,7 +173,10 @@ class SaveLoop:
         try:
             state = capture.state if self.team is None else self.team.to_commit(
                 repo, self.target.ref, capture.state, capture.base_state, capture.base)
-            result, seq = self.target.commit(repo, state, self.message, summary=summary, author=self.author)
+            # A capture the saver copied itself is private: the repository may keep it uncopied (team sync
+            # reads captures again later, and a getter trusted with copy=False might hand out live state).
+            result, seq = self.target.commit(repo, state, self.message, summary=summary, author=self.author,
+                                             private=self.copy and self.team is None)
         except Exception as exc:
             self._throttle(capture.seconds + time.monotonic() - started)
             self._failed(capture, exc)

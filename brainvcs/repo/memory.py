@@ -62,15 +62,15 @@ class CommitMemory:
         return Plan(last, None)
 
     def remember(self, ref: str, commit: str, snapshot: layout.Snapshot, state: Mapping[str, Any],
-                 plan: Plan) -> None:
-        """``state`` was committed as ``commit`` on ``ref``."""
+                 plan: Plan, *, adopt: bool = False) -> None:
+        """``state`` was committed as ``commit`` on ``ref`` (``adopt``: nobody will change it: keep it uncopied)."""
         last = plan.last
         self.last = None  # (a baseline half advanced must never be compared with)
         baseline = None
         if self.track:
             if last is not None and last.baseline is not None and plan.trie is not None:
                 baseline = last.baseline
-                baseline.advance(state, plan.trie)
+                baseline.advance(state, plan.trie, adopt=adopt)
             else:
-                baseline = Baseline(state)
+                baseline = Baseline(state, adopt=adopt)
         self.last = _LastCommit(ref, commit, snapshot, baseline)

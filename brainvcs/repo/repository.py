@@ -221,7 +221,8 @@ class Repository(Branches):
                branch: str | None = None, allow_empty: bool = False, parents: list[str] | None = None,
                expected_head: Any = _UNSET, trailers: Mapping[str, str] | None = None,
                timestamp: int | None = None, summary: str | None = None,
-               changed: Iterable[str | tuple[str, ...]] | None = None, allow_remove: bool = True) -> CommitResult:
+               changed: Iterable[str | tuple[str, ...]] | None = None, allow_remove: bool = True,
+               state_is_private: bool = False) -> CommitResult:
         """Snapshot ``state`` as a new commit on ``branch`` (default: the current branch).
 
         Refused with InvalidStateError (naming the path) if the state cannot be
@@ -239,7 +240,9 @@ class Repository(Branches):
         the comparison; only they are re-encoded (see
         :mod:`brainvcs.snapshot.incremental`). It is a promise: a difference
         outside them would not be recorded. Without a matching previous commit
-        in this process it is ignored.
+        in this process it is ignored. ``state_is_private`` promises that
+        nothing will change ``state`` after the call (an Autosaver's own
+        copy): it is kept for the next comparison as it is, not copied.
 
         A state that lacks modules the branch tip has removes them; the result
         lists them (``removed_modules``), and ``allow_remove=False`` (the CLI's
@@ -248,12 +251,13 @@ class Repository(Branches):
         with self._memory.lock:
             return self._commit(state, message, author=author, branch=branch, allow_empty=allow_empty,
                                 parents=parents, expected_head=expected_head, trailers=trailers,
-                                timestamp=timestamp, summary=summary, changed=changed, allow_remove=allow_remove)
+                                timestamp=timestamp, summary=summary, changed=changed, allow_remove=allow_remove,
+                                private=state_is_private)
 
     def _commit(self, state: Any, message: str, *, author: str | None, branch: str | None, allow_empty: bool,
                 parents: list[str] | None, expected_head: Any, trailers: Mapping[str, str] | None,
                 timestamp: int | None, summary: str | None, changed: Iterable[str | tuple[str, ...]] | None,
-                allow_remove: bool) -> CommitResult:
+                allow_remove: bool, private: bool) -> CommitResult:
         if not message.strip():
             raise UsageError("empty commit message", "pass -m MESSAGE")
         author = check_author(author or self.identity())
@@ -287,7 +291,7 @@ class Repository(Branches):
             if (not allow_empty and parents is None and expected is not None
                     and read_commit(self.objects, expected).tree.decode("ascii") == tree_id):
                 tx.discard()
-                self._memory.remember(ref, expected, snapshot, state, plan)
+                self._memory.remember(ref, expected, snapshot, state, plan, adopt=private)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
             if summary is None:  # the learning summary, so `git log` on any host tells the story
                 parent = self.reader(parent_ids[0]) if parent_ids else None
@@ -296,7 +300,7 @@ class Repository(Branches):
                                    timestamp=timestamp, summary=summary)
             tx.move(ref, expected, oid(commit.id), f"commit: {message.splitlines()[0][:72]}")
         assert tx.written is not None
-        self._memory.remember(ref, oid(commit.id), snapshot, state, plan)
+        self._memory.remember(ref, oid(commit.id), snapshot, state, plan, adopt=private)
         self.verified.add(tree_id)  # built here: every blob canonical and digested as it was made
         return CommitResult(CommitInfo.from_commit(commit), ref, snapshot.fingerprint, tx.written, True, removed)
 

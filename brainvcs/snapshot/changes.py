@@ -134,20 +134,25 @@ def same(old: Any, new: Any) -> bool:
 class Baseline:
     """The last committed logical state of one branch, kept to find what the next commit changed."""
 
-    def __init__(self, state: Any) -> None:
-        self.state = {module: copy_value(value) for module, value in state.items()}
+    def __init__(self, state: Any, *, adopt: bool = False) -> None:
+        # ``adopt``: the caller will never change ``state`` (an Autosaver's private capture): keep it, uncopied.
+        self.state = dict(state) if adopt else {module: copy_value(value) for module, value in state.items()}
 
     def changes(self, state: Any) -> dict[str, Any]:
         """The trie of paths (as :func:`~.incremental.parse_changed` makes) where ``state`` differs from the baseline."""
         return _diff(self.state, dict(state)) or {}
 
-    def advance(self, state: Any, trie: dict[str, Any]) -> None:
-        """Make the baseline equal ``state``, copying only the paths ``trie`` names."""
-        for module in list(self.state.keys() - state.keys()):
-            del self.state[module]
+    def advance(self, state: Any, trie: dict[str, Any], *, adopt: bool = False) -> None:
+        """Make the baseline equal ``state``, copying only the paths ``trie`` names (none if ``adopt``).
+
+        Containers the baseline holds are never changed in place (a changed
+        dict is replaced by a new one), so they may be shared with an adopted state.
+        """
+        base = {module: value for module, value in self.state.items() if module in state}
         for module, sub in trie.items():
             if module in state:
-                self.state[module] = _apply(self.state.get(module), state[module], sub)
+                base[module] = _apply(base.get(module), state[module], sub, adopt)
+        self.state = base
 
 
 def _diff(old: Any, new: Any) -> Any:
@@ -255,17 +260,20 @@ def _strictly_same(olds: list[Any], news: list[Any]) -> bool:
     return True
 
 
-def _apply(old: Any, new: Any, sub: Any) -> Any:
-    """``old`` (a baseline copy) made equal to ``new`` along the paths ``sub`` names."""
+def _apply(old: Any, new: Any, sub: Any, adopt: bool) -> Any:
+    """``old`` (from the baseline) made equal to ``new`` along the paths ``sub`` names, copy on write."""
+    if adopt and (sub is ALL or type(old) is not dict or type(new) is not dict):
+        return new
     if type(old) is list and type(new) is list and old and new:
         return _slide(old, new)
     if sub is ALL or type(old) is not dict or type(new) is not dict:
         return copy_value(new)  # (a _TextMap is re-copied whole: its new values may not be text)
+    old = dict(old)
     for key, child in sub.items():
         if key not in new:
             old.pop(key, None)
         else:
-            old[key] = _apply(old.get(key), new[key], child)
+            old[key] = _apply(old.get(key), new[key], child, adopt)
     return old
 
 
