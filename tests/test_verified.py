@@ -91,19 +91,42 @@ def test_verify_still_checks_a_trusted_snapshot(tmp_path: Path, monkeypatch: pyt
 def test_the_record_ignores_junk_and_survives_a_read_only_repository(tmp_path: Path) -> None:
     gitdir = tmp_path / "g"
     gitdir.mkdir()
-    (gitdir / FILE_NAME).write_text("not-an-id\n" + "a" * 40 + "\n../../etc\n")
     record = VerifiedTrees(gitdir)
-    assert "a" * 40 in record and "not-an-id" not in record and "../../etc" not in record
-    record.add("b" * 40)
-    record.add("nonsense")
-    assert VerifiedTrees(gitdir)._load() == {"a" * 40, "b" * 40}
+    record.add("a" * 40)
+    with (gitdir / FILE_NAME).open("a") as extra:
+        extra.write("not-an-id\n" + "b" * 40 + "\n" + "c" * 40 + " " + "0" * 32 + "\n../../etc\n")
+    again = VerifiedTrees(gitdir)
+    assert "a" * 40 in again
+    assert "b" * 40 not in again and "c" * 40 not in again  # untagged, or tagged under another key
+    again.add("nonsense")
+    assert VerifiedTrees(gitdir)._load() == {"a" * 40}
     gitdir.chmod(0o500)
     (gitdir / FILE_NAME).chmod(0o400)
     try:
-        VerifiedTrees(gitdir).add("c" * 40)  # cannot write: nothing recorded, nothing raised
+        VerifiedTrees(gitdir).add("d" * 40)  # cannot write: nothing recorded, nothing raised
     finally:
         gitdir.chmod(0o700)
         (gitdir / FILE_NAME).chmod(0o600)
     memory = VerifiedTrees(None)
-    memory.add("d" * 40)
-    assert "d" * 40 in memory
+    memory.add("e" * 40)
+    assert "e" * 40 in memory
+
+
+def test_a_record_copied_from_another_user_is_not_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import brainvcs.storage.verified as verified
+
+    monkeypatch.setattr(verified, "_process_key", None)
+    with Repository.init(tmp_path / "r") as repo:
+        tree = repo.commit(small_state(), "first").commit.tree
+    key = Path(os.environ["XDG_CONFIG_HOME"]) / "brainvcs" / "trust-key"
+    assert key.is_file() and key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
+    with Repository.open(tmp_path / "r") as repo:
+        assert tree in repo.verified
+    monkeypatch.setattr(verified, "_process_key", None)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "someone-else"))
+    with Repository.open(tmp_path / "r") as repo:
+        assert tree not in repo.verified  # their tags do not match this user's key: verify again
+        assert repo.checkout() == small_state()
+        assert tree in repo.verified

@@ -4,26 +4,67 @@ Every snapshot is verified the first time it is read whole here — each blob
 against the BLAKE3 digest its directory records, each blob in canonical form
 — or is trusted from the start because this repository's own commit built
 it. Its git tree id is then recorded in ``<gitdir>/brainvcs.verified-trees``
-(one hex id per line, appended), like git's ``transfer.fsckObjects``: what
+(a hex id and its tag per line, appended), like git's ``transfer.fsckObjects``: what
 entered the repository was checked once. Later checkouts of that tree parse
 without re-hashing; git's own checks still run on every read (zlib's
 checksum of each object's data). ``brainvcs verify`` checks everything, always.
 
 Objects from a fetch, a clone or a foreign ``git push`` are not recorded until
-a full checkout has verified them. Nobody but a writer of ``.git`` itself
-can add to the record, and such a writer could change anything anyway.
+a full checkout has verified them. Each line carries a keyed BLAKE3 tag of
+the tree id under a key private to the user (``~/.config/brainvcs/trust-key``,
+made on first use, mode 0600): a repository copied from someone else, record
+and all, is verified again, since its tags do not match this user's key.
+Where no key can be kept (a read-only home), trust lasts for the process.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
+
+import blake3
 
 FILE_NAME = "brainvcs.verified-trees"
 #: Ids kept at most; past it, new snapshots are verified on every read (the record never grows unbounded).
 MAX_RECORDED = 200_000
 _TREE_ID = re.compile(r"[0-9a-f]{40}")
+_KEY_BYTES = 32
+_process_key: bytes | None = None
+
+
+def _key() -> bytes:
+    """This user's trust key (made on first use), or one for this process only where none can be kept."""
+    global _process_key
+    if _process_key is not None:
+        return _process_key
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = Path(base) / "brainvcs" / "trust-key"
+    try:
+        key = path.read_bytes()
+        if len(key) != _KEY_BYTES:
+            raise OSError("malformed trust key")
+    except OSError:
+        key = secrets.token_bytes(_KEY_BYTES)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(key)
+        except FileExistsError:  # another process made it first: use theirs
+            try:
+                key = path.read_bytes() if len(path.read_bytes()) == _KEY_BYTES else key
+            except OSError:
+                pass
+        except OSError:
+            pass  # no place to keep it: trust lasts for this process
+    _process_key = key
+    return key
+
+
+def _tag(tree_id: str) -> str:
+    return blake3.blake3(tree_id.encode("ascii"), key=_key()).hexdigest()[:32]
 
 
 class VerifiedTrees:
@@ -41,7 +82,10 @@ class VerifiedTrees:
                     text = self.path.read_text("ascii", errors="replace")
                 except FileNotFoundError:
                     text = ""
-                ids = {line for line in text.split() if _TREE_ID.fullmatch(line)}
+                for line in text.splitlines():
+                    tree_id, _, tag = line.partition(" ")
+                    if _TREE_ID.fullmatch(tree_id) and secrets.compare_digest(tag, _tag(tree_id)):
+                        ids.add(tree_id)
             self._ids = ids
         return self._ids
 
@@ -60,7 +104,7 @@ class VerifiedTrees:
             # One short append: atomic for concurrent writers on a local file system.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, (tree_id + "\n").encode("ascii"))
+                os.write(fd, f"{tree_id} {_tag(tree_id)}\n".encode("ascii"))
             finally:
                 os.close(fd)
         except OSError:
