@@ -250,8 +250,10 @@ def _git_repack(store: DiskObjectStore, *, aggressive: bool = False) -> bool:
     try:
         window = AGGRESSIVE_WINDOW if aggressive else REPACK_WINDOW
         # No bitmap: packs written after it would have none, and dulwich then fails to read the
-        # bitmap it expects for them (a push after gc failed that way).
-        for args in (["-c", "repack.writeBitmaps=false", "repack", "-a", "-d", "-f", "-q", f"--window={window}",
+        # bitmap it expects for them (a push after gc failed that way). -F, not only -f: commits
+        # write their packs fast (zlib level 1, level 0 for incompressible tensor chunks), and
+        # gc is where every object is compressed properly; -f alone would reuse those bytes.
+        for args in (["-c", "repack.writeBitmaps=false", "repack", "-a", "-d", "-F", "-q", f"--window={window}",
                       "--depth=50"], ["prune", "--expire=now"]):
             subprocess.run([git, "--git-dir", gitdir, *args], env=env, check=True, capture_output=True,
                            timeout=3600)
