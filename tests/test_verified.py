@@ -130,3 +130,23 @@ def test_a_record_copied_from_another_user_is_not_trusted(tmp_path: Path, monkey
         assert tree not in repo.verified  # their tags do not match this user's key: verify again
         assert repo.checkout() == small_state()
         assert tree in repo.verified
+
+
+def test_without_a_place_for_the_key_trust_lasts_for_the_process_and_nothing_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import brainvcs.storage.verified as verified
+
+    real_open = verified.os.open
+
+    def no_key_file(path: Any, *args: Any) -> int:
+        if str(path).endswith("trust-key"):
+            raise PermissionError(13, "read-only home", str(path))
+        return real_open(path, *args)
+
+    monkeypatch.setattr(verified, "_process_key", None)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setattr(verified.os, "open", no_key_file)
+    with Repository.init(tmp_path / "r") as repo:
+        tree = repo.commit(small_state(), "first").commit.tree
+        assert tree in repo.verified  # trusted in this process
+    assert not (tmp_path / "r" / FILE_NAME).exists()

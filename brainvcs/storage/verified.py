@@ -32,15 +32,18 @@ MAX_RECORDED = 200_000
 _TREE_ID = re.compile(r"[0-9a-f]{40}")
 _KEY_BYTES = 32
 _process_key: bytes | None = None
+#: False when the key could not be kept on disk: then nothing is written (tags would not outlive the process).
+_key_kept = False
 
 
 def _key() -> bytes:
     """This user's trust key (made on first use), or one for this process only where none can be kept."""
-    global _process_key
+    global _process_key, _key_kept
     if _process_key is not None:
         return _process_key
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     path = Path(base) / "brainvcs" / "trust-key"
+    kept = True
     try:
         key = path.read_bytes()
         if len(key) != _KEY_BYTES:
@@ -52,14 +55,18 @@ def _key() -> bytes:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(key)
-        except FileExistsError:  # another process made it first: use theirs
+        except FileExistsError:  # another process made it first (use theirs), or it is malformed
             try:
-                key = path.read_bytes() if len(path.read_bytes()) == _KEY_BYTES else key
+                theirs = path.read_bytes()
             except OSError:
-                pass
+                theirs = b""
+            if len(theirs) == _KEY_BYTES:
+                key = theirs
+            else:
+                kept = False
         except OSError:
-            pass  # no place to keep it: trust lasts for this process
-    _process_key = key
+            kept = False  # no place to keep it: trust lasts for this process
+    _process_key, _key_kept = key, kept
     return key
 
 
@@ -98,13 +105,14 @@ class VerifiedTrees:
         if tree_id in ids or len(ids) >= MAX_RECORDED or not _TREE_ID.fullmatch(tree_id):
             return
         ids.add(tree_id)
-        if self.path is None:
+        tag = _tag(tree_id)
+        if self.path is None or not _key_kept:
             return
         try:
             # One short append: atomic for concurrent writers on a local file system.
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             try:
-                os.write(fd, f"{tree_id} {_tag(tree_id)}\n".encode("ascii"))
+                os.write(fd, f"{tree_id} {tag}\n".encode("ascii"))
             finally:
                 os.close(fd)
         except OSError:
