@@ -13,33 +13,22 @@ recorded. Prints a table and writes ``benchmarks/results/checkout.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import pickle  # the alternative measured; brainvcs never uses it
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if __package__ in (None, ""):  # `python benchmarks/bench_checkout.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.measure import best_of, print_ratios, write_results
 from benchmarks.workloads import build_state
 from brainvcs.repo import Repository
 from brainvcs.storage.verified import FILE_NAME
 
 RESULTS = Path(__file__).resolve().parent / "results" / "checkout.json"
-
-
-def _best(runs: int, action: Callable[[], Any], before: Callable[[], Any] = lambda: None) -> float:
-    times = []
-    for _ in range(runs):
-        before()
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def run(size: str = "M", runs: int = 3) -> dict[str, Any]:
@@ -60,10 +49,10 @@ def run(size: str = "M", runs: int = 3) -> dict[str, Any]:
             with Repository.open(clone_path) as clone:
                 clone.checkout("main")
 
-        loads = _best(runs, lambda: pickle.loads(data))
-        verified = _best(runs, checkout, forget)
+        loads = best_of(runs, lambda _: pickle.loads(data), lambda: None)
+        verified = best_of(runs, lambda _: checkout(), forget)
         checkout()  # records it
-        trusted = _best(runs, checkout)
+        trusted = best_of(runs, lambda _: checkout(), lambda: None)
     return {"size": size, "pickle_loads": loads, "verified_checkout": verified, "trusted_checkout": trusted}
 
 
@@ -74,13 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
     r = run(args.size, args.runs)
-    print(f"full checkout of synthetic {r['size']}, best of {args.runs}")
-    print(f"  {'operation':44} {'ms':>8} {'x pickle.loads':>15}")
-    for label, key in (("pickle.loads", "pickle_loads"), ("checkout, first read (verified)", "verified_checkout"),
-                       ("checkout, later reads (verified once)", "trusted_checkout")):
-        print(f"  {label:44} {r[key] * 1000:8.1f} {r[key] / r['pickle_loads']:15.2f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(r, indent=2) + "\n")
+    print_ratios(f"full checkout of synthetic {r['size']}, best of {args.runs}", r,
+                 [("pickle.loads", "pickle_loads"), ("checkout, first read (verified)", "verified_checkout"),
+                  ("checkout, later reads (verified once)", "trusted_checkout")], "pickle_loads", "pickle.loads")
+    write_results(RESULTS, r)
     return 0
 
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import pickle  # the alternative measured; brainvcs never uses it
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ if __package__ in (None, ""):  # `python benchmarks/bench_tensors.py`: make the 
 import numpy as np
 
 import brainvcs.adapters  # noqa: F401  (installs the object hook on Repository.commit)
+from benchmarks.measure import best_of, print_ratios, timed, write_results
 from brainvcs.repo import Repository
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tensors.json"
@@ -66,32 +65,20 @@ class TensorBrain:
         self.vocabulary[f"new{self.step}"] = self.step
 
 
-def _best(runs: int, action: Any) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def run(neurons: int = 1000, steps: int = 3) -> dict[str, Any]:
     """Measure; return the figures (seconds)."""
     brain = TensorBrain(neurons)
-    dump = _best(5, lambda: pickle.dump(brain, io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL))
+    dump = best_of(5, lambda buffer: pickle.dump(brain, buffer, protocol=pickle.HIGHEST_PROTOCOL), io.BytesIO)
     with tempfile.TemporaryDirectory() as tmp:
         repo = Repository.init(Path(tmp) / "repo")
-        start = time.perf_counter()
-        repo.commit(brain, "first", author=AUTHOR)
-        first = time.perf_counter() - start
+        first, _ = timed(lambda: repo.commit(brain, "first", author=AUTHOR))
         step_times = []
         for n in range(steps):
             brain.learn()
-            start = time.perf_counter()
-            result = repo.commit(brain, f"step {n + 1}", author=AUTHOR)
-            step_times.append(time.perf_counter() - start)
+            seconds, result = timed(lambda: repo.commit(brain, f"step {n + 1}", author=AUTHOR))
+            step_times.append(seconds)
             assert result.changed
-        noop = _best(3, lambda: repo.commit(brain, "nothing", author=AUTHOR))
+        noop = best_of(3, lambda _: repo.commit(brain, "nothing", author=AUTHOR), lambda: None)
         restored = repo.checkout(factory=TensorBrain)
         assert np.array_equal(restored.association, brain.association)
         repo.close()
@@ -106,13 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3)
     args = parser.parse_args(argv)
     r = run(args.neurons, args.steps)
-    print(f"tensor brain, {r['neurons']} x {r['neurons']} float64 association + backend, nothing declared")
-    print(f"  {'operation':40} {'ms':>8} {'x pickle.dump':>14}")
-    for label, key in (("pickle.dump", "pickle_dump"), ("first commit", "first_commit"),
-                       ("commit after one learning step (best)", "step_commit"), ("no-op commit", "noop_commit")):
-        print(f"  {label:40} {r[key] * 1000:8.1f} {r[key] / r['pickle_dump']:14.1f}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(r, indent=2) + "\n")
+    print_ratios(f"tensor brain, {r['neurons']} x {r['neurons']} float64 association + backend, nothing declared",
+                 r, [("pickle.dump", "pickle_dump"), ("first commit", "first_commit"),
+                     ("commit after one learning step (best)", "step_commit"), ("no-op commit", "noop_commit")],
+                 "pickle_dump", "pickle.dump")
+    write_results(RESULTS, r)
     return 0
 
 

@@ -244,3 +244,12 @@ def write_results(path: Path, result: dict[str, Any]) -> None:
     """Write a benchmark's results as indented JSON (creating the folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def print_ratios(title: str, figures: dict[str, Any], rows: list[tuple[str, str]], base: str, base_label: str) -> None:
+    """Print ``title`` and one line per ``(label, key)`` of ``figures`` (seconds): ms and the ratio to ``base``."""
+    width = max(len(label) for label, _ in rows) + 2
+    print(title)
+    print(f"  {'operation':{width}} {'ms':>8} {'x ' + base_label:>16}")
+    for label, key in rows:
+        print(f"  {label:{width}} {figures[key] * 1000:8.1f} {figures[key] / figures[base]:16.2f}")
