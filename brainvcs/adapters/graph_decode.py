@@ -26,6 +26,7 @@ from ..errors import CorruptObjectError
 from ..snapshot.canonical import join_path
 from ..snapshot.paths import split_path
 from .graph_encode import ROOT_MODULE, TYPES_MODULE
+from .graph_records import keys_from_record
 from .graph_objects import FreshValues, apply_state, excluded, new_instance, set_attrs, slot_names, transplant
 from .trust import TypeResolver
 
@@ -214,18 +215,11 @@ class GraphDecoder:
 
 
 def _permuted(record: str, stored: dict[str, Any], where: str) -> list[str]:
-    """Keys in insertion order from the record of :func:`~.graph_encode.order_record` (``"1 2 0"``)."""
-    ordered = list(stored)  # decoded canonical JSON: sorted by code point
+    """Keys in insertion order from the record of :func:`~.graph_records.order_record` (``"1 2 0"``)."""
     try:
-        positions = [int(p) for p in record.split(" ")] if record else []
-    except ValueError:
-        raise _corrupt(where, "recorded key order is malformed") from None
-    if len(positions) != len(ordered) or sorted(positions) != list(range(len(ordered))):
-        raise _corrupt(where, "recorded key order does not match the stored keys")
-    keys: list[str] = [""] * len(ordered)
-    for key, position in zip(ordered, positions):
-        keys[position] = key
-    return keys
+        return keys_from_record(record, stored)
+    except ValueError as exc:
+        raise _corrupt(where, str(exc)) from None
 
 
 def _int_key(text: str) -> int:

@@ -24,107 +24,23 @@ import datetime as dt
 import decimal
 import enum
 import itertools
-import math
 import random
-import struct
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidStateError
 from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH, join_path
 from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
+from .graph_records import PERMUTATION_MAX_KEYS, Path, float_text, order_record, plain, rel_path
 from .graph_objects import NOT_STATE, NotStateError, heap_class, object_parts, plain_class
 from .trust import class_name
 
-__all__ = ["ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph", "order_record", "rel_path"]
+__all__ = ["ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph"]
 
 #: The module name refs use for the root object.
 ROOT_MODULE = ""
 #: Deepest object nesting stored (the canonical format allows MAX_DEPTH levels; keep room for the layout).
 MAX_GRAPH_DEPTH = MAX_DEPTH - 8
-
-#: A path inside one module: None (the module's value) or ``(parent, key)``.
-Path = Any
-
-
-def rel_path(path: Path) -> str:
-    """The dotted path (docs/format.md §5 grammar) of a chain ``(parent, key)`` inside a module."""
-    keys: list[str | int] = []
-    while path is not None:
-        path, key = path
-        keys.append(key)
-    out = ""
-    for key in reversed(keys):
-        out = join_path(out, key)
-    return out
-
-
-def _float_text(x: float) -> str:
-    if math.isnan(x):
-        bits = struct.unpack("<Q", struct.pack("<d", x))[0]
-        return "nan" if bits == 0x7FF8000000000000 else f"nan:{bits:016x}"
-    return "inf" if x > 0 else "-inf"
-
-
-_TEXTY = frozenset({str, bool, type(None)})
-_NUMERIC = frozenset({int, float, bool})
-
-
-def _plain(values: Any) -> bool:
-    """Whether every value is a JSON scalar stored as itself (the fast path for big maps and lists).
-
-    Type sets, ranges and finiteness are checked with C-level passes (``set(map(type))``,
-    ``min``/``max``/``sum``); only mixed or borderline collections take the per-item loop.
-    """
-    types = set(map(type, values))
-    if types <= _TEXTY:
-        return True
-    if types <= _NUMERIC:
-        if int in types and (min(values) < INT_MIN or max(values) > INT_MAX):
-            return _plain_slow(values)
-        if float in types and not math.isfinite(sum(values)):  # NaN or inf (or an overflowing sum)
-            return _plain_slow(values)
-        return True
-    if types <= _TEXTY | _NUMERIC:
-        return _plain_slow(values)
-    return False
-
-
-def _plain_slow(values: Any) -> bool:
-    for v in values:
-        t = type(v)
-        if t is int:
-            if not INT_MIN <= v <= INT_MAX:
-                return False
-        elif t is float:
-            if v - v != 0.0:
-                return False
-    return True
-
-
-#: Maps with at most this many keys record an unsorted order as a permutation of the sorted keys.
-PERMUTATION_MAX_KEYS = 64
-
-
-def order_record(keys: list[str]) -> str | list[str] | None:
-    """How a map's insertion order ``keys`` is stored: None when it is the sorted order.
-
-    Small maps: for each key in sorted order, its position in insertion order,
-    as text (``"1 2 0"``: a few bytes per key, computed by a C-level sort).
-    Large maps: the keys themselves, a list that the layout chunks, so
-    appending keys rewrites only the last chunk.
-    """
-    if len(keys) > PERMUTATION_MAX_KEYS:
-        return None if keys == sorted(keys) else keys
-    positions = sorted(_POSITIONS[len(keys)], key=keys.__getitem__)
-    if positions == _POSITIONS[len(keys)]:
-        return None
-    return " ".join(map(_NUMERALS.__getitem__, positions))
-
-
-_POSITIONS = [list(range(n)) for n in range(PERMUTATION_MAX_KEYS + 1)]
-_NUMERALS = [str(n) for n in range(PERMUTATION_MAX_KEYS)]
-
 
 class GraphEncoder:
     """One commit's walk over a live object graph (see the module docstring)."""
@@ -217,7 +133,7 @@ class GraphEncoder:
             if v - v == 0.0:
                 return v
             self.tag(path, "float")
-            return _float_text(v)
+            return float_text(v)
         if depth > MAX_GRAPH_DEPTH:
             raise InvalidStateError(self.where(path), f"nested deeper than {MAX_GRAPH_DEPTH} levels",
                                     "store long chains (linked lists) as lists")
@@ -239,7 +155,7 @@ class GraphEncoder:
             if kind != "dict":
                 self.tag(path, kind)
             self._order(path, keys, cls)
-            if _plain(v.values()):
+            if plain(v.values()):
                 return v if type(v) is dict else dict(v)
             if depth < MAX_GRAPH_DEPTH:
                 records = self._plain_children(v, path)
@@ -250,7 +166,7 @@ class GraphEncoder:
             self.tag(path, f"{kind} int")
             texts = [str(k) for k in keys]
             self._order(path, texts)
-            if _plain(v.values()):
+            if plain(v.values()):
                 return dict(zip(texts, v.values()))
             return {s: self.value(x, (path, s), depth + 1) for s, x in zip(texts, v.values())}
         self.tag(path, f"{kind} items")
@@ -270,10 +186,10 @@ class GraphEncoder:
         if kinds == {dict}:
             if not set(map(type, itertools.chain.from_iterable(kids))) <= {str}:
                 return None
-            if not _plain(list(itertools.chain.from_iterable(map(dict.values, kids)))):
+            if not plain(list(itertools.chain.from_iterable(map(dict.values, kids)))):
                 return None
         elif kinds == {list}:
-            if not _plain(list(itertools.chain.from_iterable(kids))):
+            if not plain(list(itertools.chain.from_iterable(kids))):
                 return None
         else:
             return None
@@ -315,13 +231,13 @@ class GraphEncoder:
     def _list(self, v: list[Any], path: Path, depth: int) -> Any:
         if self._seen(v, path):
             return self._ref_value(v)
-        if _plain(v):
+        if plain(v):
             return v
         return [self.value(x, (path, i), depth + 1) for i, x in enumerate(v)]
 
     def _tuple(self, v: tuple[Any, ...], path: Path, depth: int, tag: str = "tuple") -> Any:
         self.tag(path, tag)
-        if _plain(v):
+        if plain(v):
             return list(v)
         if id(v) in self.stack:
             raise InvalidStateError(self.where(path), "a tuple that contains itself cannot be stored")
@@ -337,7 +253,7 @@ class GraphEncoder:
             return self._ref_value(v)
         self.tag(path, type(v).__name__)
         items = list(v)
-        if _plain(items) and len({type(x) for x in items}) <= 1:
+        if plain(items) and len({type(x) for x in items}) <= 1:
             items.sort()
         else:  # sort by each element's stored bytes, so equal sets are equal bytes
             from ..snapshot.canonical import encode
@@ -350,7 +266,7 @@ class GraphEncoder:
             return self._ref_value(v)
         self.tag(path, "deque" if v.maxlen is None else f"deque {v.maxlen}")
         items = list(v)
-        return items if _plain(items) else [self.value(x, (path, i), depth + 1) for i, x in enumerate(items)]
+        return items if plain(items) else [self.value(x, (path, i), depth + 1) for i, x in enumerate(items)]
 
     def _bytes(self, v: Any, path: Path, depth: int) -> Any:
         if type(v) is bytearray and self._seen(v, path):
