@@ -31,11 +31,12 @@ from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
 from ..storage.packs import PackReader
 from ..storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, oid, read_commit)
 from ..storage.commits import CommitInfo
-from ..storage.revisions import Resolver, parse_range
+from ..storage.revisions import Resolver
 from ..storage.transaction import Transaction, check_author
 from ..storage.verified import VerifiedTrees
 from ..storage.verify import VerifyReport, verify_commits, verify_snapshot
 from .branches import Branches
+from .history import History
 from .memory import CommitMemory
 from .results import CommitResult, Status
 
@@ -50,7 +51,7 @@ R = TypeVar("R", bound="Repository")
 object_hook: Any = None
 
 
-class Repository(Branches):
+class Repository(History, Branches):
     """A brainvcs repository: an ordinary git repository holding brain snapshots."""
 
     def __init__(self, git: Repo | MemoryRepo, gitdir: Path | None) -> None:
@@ -347,53 +348,6 @@ class Repository(Branches):
             self.verified.add(reader.tree_id)  # read whole, every digest checked: the next read need not
         self.last_read = reader
         return state
-
-    @property
-    def graph(self) -> CommitGraph:
-        """The commit graph every history walk uses (a shallow clone's cut respected)."""
-        shallow = self.shallow
-        if self._graph is None or self._graph.shallow != {oid(s) for s in shallow}:
-            self._graph = CommitGraph(self.objects, shallow)
-        return self._graph
-
-    @property
-    def shallow(self) -> frozenset[bytes]:
-        """Commits whose parents a shallow clone does not have (``.git/shallow``)."""
-        try:
-            return frozenset(self._git.get_shallow())
-        except (AttributeError, OSError):
-            return frozenset()
-
-    def log(self, rev: str = HEAD, *, max_count: int | None = None, first_parent: bool = False) -> list[CommitInfo]:
-        """Commits reachable from ``rev``, newest first."""
-        return list(self.iter_log(rev, max_count=max_count, first_parent=first_parent))
-
-    def range_heads(self, rev_range: str) -> tuple[list[ObjectId], list[ObjectId]]:
-        """(included, hidden) commits of ``REV``, ``A..B`` (B not A) or ``A...B`` (either, not both)."""
-        parsed = parse_range(rev_range)
-        end = self.resolve(parsed.end)
-        if parsed.start is None:
-            return [end], []
-        start = self.resolve(parsed.start)
-        if parsed.symmetric:
-            return [start, end], self.graph.merge_bases([start], [end])
-        return [end], [start]
-
-    def range_commits(self, rev_range: str = HEAD) -> list[ObjectId]:
-        """The commits of a range (see :meth:`range_heads`), oldest first: parents before children."""
-        heads, hidden = self.range_heads(rev_range)
-        return self.graph.oldest_first(heads, hidden)
-
-    def iter_log(self, rev: str = HEAD, *, max_count: int | None = None,
-                 first_parent: bool = False) -> Iterator[CommitInfo]:
-        """Like :meth:`log`, lazily."""
-        if max_count is not None and max_count <= 0:
-            return
-        heads, hidden = self.range_heads(rev)
-        for emitted, commit in enumerate(self.graph.walk(heads, first_parent=first_parent, hidden=hidden), 1):
-            yield CommitInfo.from_commit(commit)
-            if max_count is not None and emitted >= max_count:
-                return
 
     # Status ----------------------------------------------------------------------
     def status(self, state: Mapping[str, Any] | None = None) -> Status:
