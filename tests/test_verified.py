@@ -150,3 +150,14 @@ def test_without_a_place_for_the_key_trust_lasts_for_the_process_and_nothing_is_
         tree = repo.commit(small_state(), "first").commit.tree
         assert tree in repo.verified  # trusted in this process
     assert not (tmp_path / "r" / FILE_NAME).exists()
+
+
+def test_a_snapshot_checked_as_it_comes_in_is_recorded(tmp_path: Path) -> None:
+    with Repository.init(tmp_path / "a") as origin:
+        origin.commit(small_state(), "first")
+    subprocess.run(["git", "clone", "-q", "--bare", str(tmp_path / "a"), str(tmp_path / "b")], check=True)
+    with Repository.open(tmp_path / "b") as clone:
+        commit = clone.resolve("main")
+        assert clone.commit_info(commit).tree not in clone.verified
+        clone.check_snapshot(commit)  # what merge, pull and sync run before a fast-forward
+        assert clone.commit_info(commit).tree in clone.verified

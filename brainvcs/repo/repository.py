@@ -392,6 +392,7 @@ class Repository(History, Branches):
             raise CorruptObjectError(f"commit {commit[:12]} is not a valid brain snapshot: {report.problems[0]}",
                                      "nothing was changed; the commit came from a damaged or hostile repository "
                                      "(see `brainvcs verify " + commit[:12] + "`)")
+        self.verified.add(read_commit(self.objects, commit).tree.decode("ascii"))  # checked as it came in
 
     def gc(self, *, prune: bool = True, aggressive: bool = False) -> GcReport:
         """Consolidate packs into one deltified pack and drop unreachable objects; see :mod:`brainvcs.storage.gc`.

@@ -10,7 +10,8 @@ without re-hashing; git's own checks still run on every read (zlib's
 checksum of each object's data). ``brainvcs verify`` checks everything, always.
 
 Objects from a fetch, a clone or a foreign ``git push`` are not recorded until
-a full checkout has verified them. Each line carries a keyed BLAKE3 tag of
+a full checkout has verified them, or the check every fast-forward to a
+fetched commit runs (``Repository.check_snapshot``: merge, pull, sync). Each line carries a keyed BLAKE3 tag of
 the tree id under a key private to the user (``~/.config/brainvcs/trust-key``,
 made on first use, mode 0600): a repository copied from someone else, record
 and all, is verified again, since its tags do not match this user's key.
