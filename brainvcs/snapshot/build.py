@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from . import canonical
+from . import canonical, tensors
 from .canonical import Blake3Digest, blake3_hex
 from .encode import Builder, place, seal
 from .incremental import Rebuilder
@@ -89,24 +89,11 @@ def referenced_chunks(entry: Entry) -> set[str]:
     """The tensor chunk digests that the blobs of ``entry`` (a blob or a directory) reference."""
     found: set[str] = set()
     blobs = entry.walk() if isinstance(entry, SnapshotTree) else [("", entry)]
-    marker = b'"' + canonical.TENSOR_KEY.encode() + b'"'
     for _, blob in blobs:
-        if marker in blob:
-            _collect_chunks(orjson.loads(blob), found)
+        if tensors.NEEDLE in blob:
+            for descriptor in tensors.descriptors(orjson.loads(blob)):
+                found.update(descriptor["chunks"])  # (written by this build or its base: well-formed)
     return found
-
-
-def _collect_chunks(value: Any, found: set[str]) -> None:
-    if isinstance(value, dict):
-        descriptor = value.get(canonical.TENSOR_KEY) if len(value) == 1 else None
-        if isinstance(descriptor, dict):
-            found.update(descriptor.get("chunks", ()))
-            return
-        for item in value.values():
-            _collect_chunks(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _collect_chunks(item, found)
 
 
 def base_chunk(tree: SnapshotTree, chunk: str) -> bytes:

@@ -145,7 +145,7 @@ class Loader:
         data = self.verified(path, expected)
         value = canonical.decode_stored(data, what=path, depth_budget=canonical.MAX_DEPTH - depth,
                                         trusted=self.trusted)
-        if _TENSOR_NEEDLE in data:  # descriptors are rare: walk only when present
+        if tensors.NEEDLE in data:  # descriptors are rare: walk only when present
             value = self.restore_tensors(value, path)
         return value
 
@@ -292,7 +292,6 @@ def _strip_json(name: str, path: str) -> str:
     return name[:-5]
 
 
-_TENSOR_NEEDLE = f'"{TENSOR_KEY}"'.encode()
 #: Shard directories nest two hex digits per level; 24 hash bits need at most three.
 _MAX_SHARD_LEVELS = 8
 

@@ -9,13 +9,15 @@ an array is met.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .canonical import Blake3Digest, blake3_hex
+from .canonical import TENSOR_KEY, Blake3Digest, blake3_hex
 from ..errors import CorruptObjectError, InvalidStateError, UsageError
 
+#: What a blob holding a tensor descriptor contains (a cheap test before decoding it).
+NEEDLE = f'"{TENSOR_KEY}"'.encode()
 #: dtype kinds that round-trip exactly as raw bytes: bool, ints, unsigned, floats, complex.
 _KINDS = "biufc"
 #: Refuse descriptors claiming more than this many bytes (hostile snapshots).
@@ -37,6 +39,20 @@ def is_array(obj: Any) -> bool:
 def is_array_type(kind: type) -> bool:
     """True for numpy's ndarray class (without importing numpy if it is not loaded)."""
     return kind.__module__ == "numpy" and kind.__name__ == "ndarray"
+
+
+def descriptors(value: Any) -> Iterator[Any]:
+    """The body of every tensor descriptor (a dict holding ``$tensor``) in a decoded value, unchecked."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if TENSOR_KEY in node:
+                yield node[TENSOR_KEY]
+            else:
+                stack.extend(node.values())
 
 
 def describe(array: Any, chunk_size: int) -> tuple[dict[str, Any], list[tuple[Blake3Digest, bytes]]]:

@@ -28,7 +28,6 @@ from dulwich.objects import Blob, Commit, ShaFile, Tag
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from ..snapshot import canonical, layout, tensors
-from ..snapshot.canonical import TENSOR_KEY
 from ..errors import BrainVCSError
 from .graph import CommitGraph
 from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, parse_trailers, read_object
@@ -54,7 +53,6 @@ class VerifyReport:
                 "objects": self.objects, "problems": list(self.problems)}
 
 
-_TENSOR_NEEDLE = f'"{TENSOR_KEY}"'.encode()
 _TENSOR_CHUNK_PATH = re.compile(re.escape(layout.TENSOR_DIR) + r"/([0-9a-f]{2})/([0-9a-f]{64})\.bin")
 
 
@@ -141,7 +139,7 @@ class _Verifier:
             if data is not None and path.endswith(".json"):
                 if not canonical.is_canonical(data):
                     self.problem(f"{where}: {path} is not in canonical form")
-                elif _TENSOR_NEEDLE in data:
+                elif tensors.NEEDLE in data:
                     self.tensor_descriptors(reader, data, path, where)
                 if map_bits is not None and not path.endswith(layout.MAP_MARKER):
                     self.shard_keys(data, path, map_bits, map_prefix, where)
@@ -211,29 +209,22 @@ class _Verifier:
     def tensor_descriptors(self, reader: GitTreeReader, data: bytes, path: str, where: str) -> None:
         """Every tensor descriptor in a JSON blob is well-formed and its chunks are in the snapshot."""
         try:
-            stack = [canonical.decode(data, what=path)]
+            value = canonical.decode(data, what=path)
         except BrainVCSError as exc:
             self.problem(f"{where}: {exc.message}")
             return
-        while stack:
-            node = stack.pop()
-            if isinstance(node, list):
-                stack.extend(node)
-            elif isinstance(node, dict):
-                if TENSOR_KEY not in node:
-                    stack.extend(node.values())
-                    continue
+        for descriptor in tensors.descriptors(value):
+            try:
+                spec = tensors.validate(descriptor, path)
+            except BrainVCSError as exc:
+                self.problem(f"{where}: {exc.message}")
+                continue
+            for digest in spec.chunks:
                 try:
-                    spec = tensors.validate(node[TENSOR_KEY], path)
-                except BrainVCSError as exc:
-                    self.problem(f"{where}: {exc.message}")
-                    continue
-                for digest in spec.chunks:
-                    try:
-                        reader.entry_id(f"{layout.TENSOR_DIR}/{digest[:2]}/{digest}.bin")
-                    except KeyError:
-                        self.problem(f"{where}: {path}: tensor chunk {digest[:16]}… is missing")
-                        break
+                    reader.entry_id(f"{layout.TENSOR_DIR}/{digest[:2]}/{digest}.bin")
+                except KeyError:
+                    self.problem(f"{where}: {path}: tensor chunk {digest[:16]}… is missing")
+                    break
 
     def tensor_chunk(self, reader: GitTreeReader, path: str, where: str) -> None:
         match = _TENSOR_CHUNK_PATH.fullmatch(path)
