@@ -23,15 +23,16 @@ import collections
 import datetime as dt
 import decimal
 import enum
-import itertools
 import random
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import InvalidStateError
-from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH, join_path
+from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH
 from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
 from .graph_records import PERMUTATION_MAX_KEYS, Path, float_text, order_record, plain, rel_path
+from .graph_bulk import Group, plain_children, plain_objects
+from .graph_orders import OrderMemo, memo_for
 from .graph_objects import NOT_STATE, NotStateError, heap_class, object_parts, plain_class
 from .trust import class_name
 
@@ -45,8 +46,10 @@ MAX_GRAPH_DEPTH = MAX_DEPTH - 8
 class GraphEncoder:
     """One commit's walk over a live object graph (see the module docstring)."""
 
-    def __init__(self) -> None:
-        self.memo: dict[int, tuple[str, Path]] = {}
+    def __init__(self, orders: OrderMemo | None = None) -> None:
+        #: Order records of maps of records, remembered between commits of one brain (:mod:`.graph_orders`).
+        self.orders = orders if orders is not None else OrderMemo()
+        self.memo: dict[int, Any] = {}  # id -> (module, path) where first met, or the Group of a bulk map
         self.keep: list[Any] = []  # objects memoised by id stay alive for the whole walk
         self.stack: set[int] = set()  # immutable containers being encoded (a tuple that holds itself)
         self.module = ROOT_MODULE
@@ -107,15 +110,23 @@ class GraphEncoder:
             self.memo[id(value)] = (self.module, path)
             self.keep.append(value)
             return False
-        module, target = first
+        module, target = self._first(value)
         target_text = rel_path(target)
         if module != ROOT_MODULE:
             self.tables.setdefault(module, {}).setdefault("shared", set()).add(target_text)
         self.tag(path, "ref")
         return True
 
+    def _first(self, value: Any) -> tuple[str, Path]:
+        """Where ``value`` was first met: ``(module, path)``."""
+        first = self.memo[id(value)]
+        if type(first) is Group:
+            first = self.memo[id(value)] = first.locate(id(value))
+        module, path = first
+        return module, path
+
     def _ref_value(self, value: Any) -> list[str]:
-        module, target = self.memo[id(value)]
+        module, target = self._first(value)
         return [module, rel_path(target)]
 
     # The walk -----------------------------------------------------------------------------------------
@@ -157,8 +168,10 @@ class GraphEncoder:
             self._order(path, keys, cls)
             if plain(v.values()):
                 return v if type(v) is dict else dict(v)
-            if depth < MAX_GRAPH_DEPTH:
-                records = self._plain_children(v, path)
+            if depth + 2 <= MAX_GRAPH_DEPTH:  # (children one level down, their attributes two)
+                records = plain_children(self, v, path)
+                if records is None:
+                    records = plain_objects(self, v, path, depth)
                 if records is not None:
                     return records
             return {k: self.value(x, (path, k), depth + 1) for k, x in v.items()}
@@ -172,45 +185,6 @@ class GraphEncoder:
         self.tag(path, f"{kind} items")
         return [[self.value(k, ((path, i), 0), depth + 2), self.value(x, ((path, i), 1), depth + 2)]
                 for i, (k, x) in enumerate(v.items())]
-
-    def _plain_children(self, v: dict[str, Any], path: Path) -> dict[str, Any] | None:
-        """A map of plain records or plain lists (the bulk of a brain), walked in one loop; None if it is not one.
-
-        Exactly what :meth:`value` would give child by child — each child
-        memoised, a record's key order recorded — but its checks are C-level
-        passes over all children at once. Children met twice (shared or
-        already seen) take the general walk.
-        """
-        kids = list(v.values())
-        kinds = set(map(type, kids))
-        if kinds == {dict}:
-            if not set(map(type, itertools.chain.from_iterable(kids))) <= {str}:
-                return None
-            if not plain(list(itertools.chain.from_iterable(map(dict.values, kids)))):
-                return None
-        elif kinds == {list}:
-            if not plain(list(itertools.chain.from_iterable(kids))):
-                return None
-        else:
-            return None
-        ids = list(map(id, kids))
-        memo = self.memo
-        if len(set(ids)) != len(ids) or any(map(memo.__contains__, ids)):
-            return None
-        module = self.module
-        records = kinds == {dict}
-        order: dict[str, Any] | None = None
-        base = ""
-        for key, kid in v.items():
-            memo[id(kid)] = (module, (path, key))
-            if records:
-                record = order_record(list(kid))  # (what _order does for a dict that is no object's)
-                if record is not None:
-                    if order is None:
-                        order, base = self.table.setdefault("order", {}), rel_path(path)
-                    order[join_path(base, key)] = record
-        self.keep.extend(kids)
-        return dict(v)
 
     def _dictlike(self, v: Any, path: Path, depth: int) -> Any:
         t = type(v)
@@ -352,7 +326,7 @@ class GraphEncoder:
 
 def encode_graph(root: Any) -> dict[str, Any]:
     """The state of a live brain object: one module per attribute, plus ``@types``."""
-    encoder = GraphEncoder()
+    encoder = GraphEncoder(memo_for(root))
     cls = type(root)
     if not heap_class(cls) or isinstance(root, NOT_STATE):
         raise InvalidStateError("", f"a {cls.__module__}.{cls.__qualname__} cannot be committed as a brain",

@@ -1,0 +1,117 @@
+"""The key orders of a map's records, remembered between commits of one brain so an unchanged record costs nothing.
+
+A map of small records (a vocabulary of word -> {neuron: flag}) records each
+record's insertion order in the type table (:func:`~.graph_records.order_record`).
+That is a Python call per record; on a learning step almost every record
+keeps its keys, so :class:`OrderMemo` keeps, per map, the key lists it last
+saw and the order records it made from them, and computes records again only
+for key lists that differ (found by one C-level comparison of the lists).
+
+It memoises a pure function of the key lists: whatever happened between two
+commits (a checkout, another branch, a failed commit), a reused record is the
+record those keys give. One memo belongs to one live brain object
+(:func:`memo_for`) and dies with it.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from bisect import bisect_right
+import threading
+import weakref
+from itertools import accumulate, chain, compress, repeat
+from typing import Any
+
+from .graph_records import child_paths, order_record
+
+__all__ = ["OrderMemo", "memo_for"]
+
+
+class _Entry:
+    """What one map's records gave last time: its keys, their keys end to end and counts, path texts, table entries."""
+
+    __slots__ = ("keys", "flat", "lengths", "paths", "entries")
+
+    def __init__(self, keys: list[str], flat: list[str], lengths: list[int], paths: list[str],
+                 entries: dict[str, Any]) -> None:
+        self.keys = keys
+        self.flat = flat
+        self.lengths = lengths
+        self.paths = paths
+        self.entries = entries
+
+
+class OrderMemo:
+    """Per map (module and path), the order records of its records' key lists (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._maps: dict[tuple[str, str, str], _Entry] = {}
+
+    def child_orders(self, module: str, base: str, keys: list[str], kids: list[dict[str, Any]],
+                     suffix: str = "") -> dict[str, Any]:
+        """``{path of a record: its order record}`` for the records ``kids`` whose order is not sorted.
+
+        The records sit at ``keys`` of the map at path ``base`` of ``module``
+        (``suffix``: each at that attribute of the map's objects, ``".connections"``).
+        The returned dict is the memo's own: copy it, never change it.
+        """
+        flat = list(chain.from_iterable(kids))  # every record's keys end to end: one list, compared in C
+        lengths = list(map(len, kids))
+        last = self._maps.get((module, base, suffix))
+        if last is not None and last.keys == keys and last.lengths == lengths:
+            paths = last.paths
+            if flat == last.flat:
+                entries = last.entries
+            else:
+                entries = dict(last.entries)
+                for i in self._differing(flat, last.flat, lengths):
+                    record = order_record(list(kids[i]))
+                    if record is None:
+                        entries.pop(paths[i], None)
+                    else:
+                        entries[paths[i]] = record
+        else:
+            paths = child_paths(base, keys)
+            if suffix:
+                paths = list(map(str.__add__, paths, repeat(suffix, len(paths))))
+            records = list(map(order_record, map(list, kids)))
+            present = list(map(operator.is_not, records, repeat(None, len(records))))
+            entries = dict(zip(compress(paths, present), compress(records, present)))
+        self._maps[(module, base, suffix)] = _Entry(keys, flat, lengths, paths, entries)
+        return entries
+
+    @staticmethod
+    def _differing(flat: list[str], last: list[str], lengths: list[int]) -> list[int]:
+        """Indexes of the records whose keys differ, from the positions where the flat key lists differ."""
+        starts = list(accumulate(lengths, initial=0))
+        changed = compress(range(len(flat)), map(operator.ne, flat, last))
+        return sorted({bisect_right(starts, at) - 1 for at in changed})
+
+
+#: id(root) -> (a weak reference to root, its memo); keyed by identity, so no brain's __hash__ or __eq__ is called.
+_MEMOS: dict[int, tuple[weakref.ref[Any], OrderMemo]] = {}
+_LOCK = threading.RLock()  # (a weakref callback may run inside memo_for, on a collection)
+
+
+def memo_for(root: Any) -> OrderMemo:
+    """The memo of the brain object ``root`` (a fresh, unkept one if ``root`` cannot be weakly referenced)."""
+    key = id(root)
+    with _LOCK:
+        held = _MEMOS.get(key)
+        if held is not None and held[0]() is root:
+            return held[1]
+        memo = OrderMemo()
+        try:
+            ref = weakref.ref(root, functools.partial(_forget, key))
+        except TypeError:  # a class with __slots__ and no __weakref__: nothing to keep the memo beside
+            return memo
+        _MEMOS[key] = (ref, memo)
+        return memo
+
+
+def _forget(key: int, ref: weakref.ref[Any]) -> None:
+    with _LOCK:
+        held = _MEMOS.get(key)
+        if held is not None and held[0] is ref:
+            del _MEMOS[key]

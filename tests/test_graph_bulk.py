@@ -1,0 +1,252 @@
+"""The bulk walks (brainvcs.adapters.graph_bulk): exactly the general walk's output, bytes and all.
+
+Every graph here is encoded twice, with the bulk paths on and with them
+switched off (the general walk, child by child), and the canonical bytes of
+the two states must be identical: a brain's fingerprint cannot depend on which
+path the encoder took. Shapes that must fall back (a child met twice, a class
+with slots, attributes in another order...) are covered, as are references
+into a bulk map from before and after it, which the memo resolves through a
+:class:`~brainvcs.adapters.graph_bulk.Group`.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from brainvcs import Repository
+from brainvcs.adapters import graph_bulk, graph_encode
+from brainvcs.adapters.graph_orders import OrderMemo
+from brainvcs.snapshot.canonical import encode
+
+sys.path.insert(0, str(Path(__file__).parent))
+from graph_equal import assert_graph_equal  # noqa: E402
+
+
+class Neuron:
+    def __init__(self, threshold: float, connections: dict[str, float], history: Any) -> None:
+        self.threshold = threshold
+        self.connections = connections
+        self.spike_history = history
+        self.label = "n"
+
+
+class SlotNeuron:
+    __slots__ = ("threshold",)
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+
+
+class Brain:
+    pass
+
+
+def _encode_both(root: Any) -> tuple[bytes, dict[str, int]]:
+    """The state's bytes from the bulk walk (checked equal to the general walk's) and how often bulk paths served."""
+    used = {"children": 0, "objects": 0}
+
+    def counting(name: str, fn: Any) -> Any:
+        def wrapper(*args: Any) -> Any:
+            result = fn(*args)
+            used[name] += result is not None
+            return result
+        return wrapper
+
+    saved = graph_encode.plain_children, graph_encode.plain_objects
+    try:
+        graph_encode.plain_children = counting("children", saved[0])
+        graph_encode.plain_objects = counting("objects", saved[1])
+        fast = encode(graph_encode.encode_graph(root))
+        graph_encode.plain_children = graph_encode.plain_objects = lambda *args: None
+        general = encode(graph_encode.encode_graph(root))
+    finally:
+        graph_encode.plain_children, graph_encode.plain_objects = saved
+    assert fast == general
+    return fast, used
+
+
+def _neurons(n: int, history: Any = list) -> dict[str, Neuron]:
+    return {f"n{i}": Neuron(i / 7, {f"n{(i * 7 + j) % n}": j / 3 for j in range(i % 4 + 1)}, history([i, i / 2]))
+            for i in range(n)}
+
+
+def test_a_map_of_objects_takes_the_bulk_path_and_gives_the_general_walks_bytes() -> None:
+    brain = Brain()
+    brain.neurons = _neurons(50)  # type: ignore[attr-defined]
+    brain.windows = _neurons(20, lambda xs: collections.deque(xs, maxlen=5))  # type: ignore[attr-defined]
+    brain.open = _neurons(5, collections.deque)  # type: ignore[attr-defined]  # deque without maxlen
+    _, used = _encode_both(brain)
+    assert used["objects"] == 3
+
+
+def test_references_into_a_bulk_map_resolve_to_the_first_place_met() -> None:
+    brain = Brain()
+    neurons = _neurons(30)
+    records = {f"w{i}": {"b": i, "a": str(i)} for i in range(30)}
+    brain.before = records["w3"]  # type: ignore[attr-defined]  # met before the map: the map falls back
+    brain.records = records  # type: ignore[attr-defined]
+    brain.neurons = neurons  # type: ignore[attr-defined]
+    brain.after = [records["w7"], neurons["n4"], neurons["n5"].connections, neurons["n6"].spike_history]  # type: ignore[attr-defined]
+    _, used = _encode_both(brain)
+    assert used["objects"] == 1
+    repo = Repository.memory()
+    repo.commit(brain, "refs")
+    back = repo.checkout(factory=Brain)
+    assert_graph_equal(brain, back)
+    assert back.after[1] is back.neurons["n4"] and back.after[2] is back.neurons["n5"].connections
+    assert back.after[0] is back.records["w7"]
+
+
+@pytest.mark.parametrize("damage", ["shared", "order", "slots", "nan", "nested", "earlier-class", "odd-names",
+                                    "empty-objects", "mixed-classes"])
+def test_shapes_the_bulk_path_does_not_take_still_encode_exactly(damage: str) -> None:
+    brain = Brain()
+    neurons: dict[str, Any] = _neurons(12)
+    if damage == "shared":
+        neurons["n2"].connections = neurons["n1"].connections
+    elif damage == "order":
+        del neurons["n3"].threshold
+        neurons["n3"].threshold = 0.5  # the same attributes, another order
+    elif damage == "slots":
+        neurons = {f"s{i}": SlotNeuron(i) for i in range(12)}
+    elif damage == "nan":
+        neurons["n4"].threshold = float("nan")
+    elif damage == "nested":
+        neurons["n5"].connections = {"deep": {"er": 1}}
+    elif damage == "earlier-class":
+        first = Neuron(1.0, {}, [])
+        del first.threshold
+        first.threshold = 2.0
+        brain.aaa = first  # type: ignore[attr-defined]  # (attribute order puts it first)
+    elif damage == "odd-names":
+        neurons = {"a.b": neurons["n1"], "": neurons["n2"], "ü": neurons["n3"]}
+        setattr(neurons["a.b"], "odd name", 1)
+        for neuron in neurons.values():
+            setattr(neuron, "odd name", 2)
+    elif damage == "empty-objects":
+        neurons = {f"e{i}": Brain() for i in range(5)}
+    elif damage == "mixed-classes":
+        neurons["n6"] = SlotNeuron(1.0)
+    brain.neurons = neurons  # type: ignore[attr-defined]
+    _encode_both(brain)
+    repo = Repository.memory()
+    repo.commit(brain, damage)
+    assert_graph_equal(brain, repo.checkout(factory=Brain))
+
+
+scalars = st.one_of(st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False, width=16), st.text(max_size=3),
+                    st.none(), st.booleans())
+names = st.sampled_from(["a", "b", "c", "zeta", "odd key", "x.y", ""])
+
+
+@st.composite
+def bulk_brains(draw: Any) -> Brain:
+    """Maps of records, lists and objects, with random sharing between and into them."""
+    pool: list[Any] = []
+
+    def container() -> Any:
+        if pool and draw(st.integers(0, 9)) == 0:
+            return draw(st.sampled_from(pool))  # shared with an earlier place
+        kind = draw(st.sampled_from(["dict", "list", "deque"]))
+        if kind == "dict":
+            made: Any = {draw(names): draw(scalars) for _ in range(draw(st.integers(0, 4)))}
+        elif kind == "list":
+            made = draw(st.lists(scalars, max_size=3))
+        else:
+            made = collections.deque(draw(st.lists(scalars, max_size=3)), maxlen=draw(st.sampled_from([None, 4])))
+        pool.append(made)
+        return made
+
+    def obj() -> Neuron:
+        neuron = Neuron.__new__(Neuron)
+        attrs = draw(st.permutations(["threshold", "connections", "spike_history", "label"]))
+        order = attrs if draw(st.integers(0, 7)) == 0 else ["threshold", "connections", "spike_history", "label"]
+        for attr in order:
+            setattr(neuron, attr, draw(scalars) if attr in ("threshold", "label") else container())
+        pool.append(neuron)
+        return neuron
+
+    brain = Brain()
+    for i in range(draw(st.integers(1, 4))):
+        size = draw(st.integers(0, 12))
+        kind = draw(st.sampled_from(["records", "lists", "objects"]))
+        keys = draw(st.lists(names, min_size=size, max_size=size, unique=True)) if size <= 7 else \
+            [f"k{j}" for j in draw(st.permutations(range(size)))]
+        if kind == "records":
+            value: Any = {k: {draw(names): draw(scalars) for _ in range(draw(st.integers(0, 4)))} for k in keys}
+            pool.extend(value.values())
+        elif kind == "lists":
+            value = {k: draw(st.lists(scalars, max_size=3)) for k in keys}
+            pool.extend(value.values())
+        else:
+            value = {k: obj() for k in keys}
+        setattr(brain, f"m{i}", value)
+    if pool:
+        brain.refs = [draw(st.sampled_from(pool)) for _ in range(draw(st.integers(0, 3)))]  # type: ignore[attr-defined]
+    return brain
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bulk_brains())
+def test_random_bulk_shapes_encode_exactly_as_the_general_walk_and_round_trip(brain: Brain) -> None:
+    _encode_both(brain)
+    repo = Repository.memory()
+    repo.commit(brain, "bulk")
+    assert_graph_equal(brain, repo.checkout(factory=Brain))
+
+
+def test_the_encoder_reuses_order_records_only_for_unchanged_key_lists() -> None:
+    brain = Brain()
+    brain.records = {f"w{i}": {"b": 1, "a": 2} for i in range(40)}  # type: ignore[attr-defined]
+    brain.neurons = _neurons(30)  # type: ignore[attr-defined]
+    first, _ = _encode_both(brain)
+    assert _encode_both(brain)[0] == first
+    brain.records["w5"] = {"a": 2, "b": 1}  # type: ignore[attr-defined]  # now sorted: its order entry must go
+    brain.records["w9"]["c"] = 3  # type: ignore[attr-defined]  # a key more
+    del brain.neurons["n3"].connections[next(iter(brain.neurons["n3"].connections))]  # type: ignore[attr-defined]
+    brain.neurons["n8"].connections = dict(reversed(list(brain.neurons["n8"].connections.items())))  # type: ignore[attr-defined]
+    changed, _ = _encode_both(brain)  # (_encode_both compares the remembered walk with a fresh general one)
+    assert changed != first
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["add", "drop", "reverse", "replace", "same"])),
+                max_size=12))
+def test_order_memo_always_equals_a_fresh_computation(edits: list[tuple[int, str]]) -> None:
+    records = [{f"k{(i * 3 + j) % 7}": j for j in range(i % 5)} for i in range(10)]
+    keys = [f"r{i}" for i in range(10)]
+    memo = OrderMemo()
+    for index, edit in edits:
+        record = records[index]
+        if edit == "add":
+            record[f"x{len(record)}"] = 0
+        elif edit == "drop" and record:
+            del record[next(iter(record))]
+        elif edit == "reverse":
+            records[index] = dict(reversed(list(record.items())))
+        elif edit == "replace":
+            records[index] = {"b": 1, "a": 0}
+        remembered = dict(memo.child_orders("m", "map", keys, records))
+        fresh = OrderMemo().child_orders("m", "map", keys, records)
+        assert remembered == fresh
+
+
+def test_a_brains_order_memo_lives_as_long_as_the_brain() -> None:
+    from brainvcs.adapters.graph_orders import _MEMOS, memo_for
+
+    brain = Brain()
+    assert memo_for(brain) is memo_for(brain)
+    key = id(brain)
+    assert key in _MEMOS
+    del brain
+    assert key not in _MEMOS
+    slotted = SlotNeuron(1.0)  # no __weakref__: a memo for this walk only
+    assert memo_for(slotted) is not memo_for(slotted)
+    assert graph_bulk.Group("m", None, [1, 2], ["a", "b"], "attr").locate(2) == ("m", ((None, "b"), "attr"))
