@@ -26,6 +26,7 @@ from ..errors import CorruptObjectError
 from ..snapshot.canonical import join_path
 from ..snapshot.paths import split_path
 from .graph_encode import ROOT_MODULE, TYPES_MODULE
+from ..snapshot.orders import expand_orders
 from .graph_records import keys_from_record
 from .graph_objects import FreshValues, apply_state, excluded, new_instance, set_attrs, slot_names, transplant
 from .trust import TypeResolver
@@ -44,8 +45,9 @@ def _corrupt(where: str, problem: str) -> CorruptObjectError:
 class GraphDecoder:
     """One checkout's rebuild of an object graph (see the module docstring)."""
 
-    def __init__(self, tables: dict[str, Any], resolver: TypeResolver) -> None:
+    def __init__(self, tables: dict[str, Any], resolver: TypeResolver, version: int = 1) -> None:
         self.tables = tables
+        self.version = version  # 2: order records may be {"as": path} references
         self.resolver = resolver
         self.objects: dict[tuple[str, str], Any] = {}
         self.fresh = FreshValues()
@@ -64,6 +66,10 @@ class GraphDecoder:
         self.module = name
         self.at = _typed(table.get("at", {}), dict, name)
         self.order = _typed(table.get("order", {}), dict, name)
+        try:
+            self.order = expand_orders(self.order) if self.version == 2 else self.order
+        except ValueError as exc:
+            raise _corrupt(name, str(exc)) from None
         self.classes = _typed(table.get("classes", {}), dict, name)
         self.shared = set(_typed(table.get("shared", []), list, name))
         self.ancestors = set()
@@ -368,15 +374,15 @@ def decode_graph(state: dict[str, Any], root_class: type, *, into: Any = None,
     if not isinstance(types, dict) or not isinstance(types.get("brain"), dict) \
             or not isinstance(types.get("modules", {}), dict):
         raise CorruptObjectError(f"the {TYPES_MODULE} module is malformed")
-    if types.get("version") != 1:
+    if types.get("version") not in (1, 2):
         raise CorruptObjectError(f"the {TYPES_MODULE} module has version {types.get('version')!r}; "
-                                 "this brainvcs reads version 1", "upgrade brainvcs")
+                                 "this brainvcs reads versions 1 and 2", "upgrade brainvcs")
     brain = types["brain"]
     names = sorted(m for m in state if m != TYPES_MODULE)
     order = brain.get("order", names)
     if not isinstance(order, list) or sorted(order) != names:
         raise CorruptObjectError(f"the {TYPES_MODULE} module's module order does not match the modules")
-    decoder = GraphDecoder(types.get("modules", {}), resolver or TypeResolver([root_class]))
+    decoder = GraphDecoder(types.get("modules", {}), resolver or TypeResolver([root_class]), types["version"])
     root = into if into is not None else new_instance(root_class, "")
     decoder.objects[(ROOT_MODULE, "")] = root
     attrs: dict[str, Any] = {}

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import InvalidStateError
 from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH
+from ..snapshot.orders import share_orders
 from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
 from .graph_records import PERMUTATION_MAX_KEYS, Path, float_text, order_record, plain, rel_path
 from .graph_bulk import Group, plain_children, plain_objects
@@ -349,10 +350,13 @@ def encode_graph(root: Any) -> dict[str, Any]:
     if names != sorted(names):
         brain["order"] = names
     modules = {}
+    version = 1
     for name, table in encoder.tables.items():
         if "shared" in table:
             table["shared"] = sorted(table["shared"])
+        if share_orders(table):
+            version = 2  # (a version 1 reader would not know the "as" records)
         if table:
             modules[name] = table
-    state[TYPES_MODULE] = {"brain": brain, "modules": modules, "version": 1}
+    state[TYPES_MODULE] = {"brain": brain, "modules": modules, "version": version}
     return state

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..snapshot.canonical import join_path
+from ..snapshot.orders import expand_orders, share_orders
 from ..snapshot.names import TYPES_MODULE
 from ..snapshot.paths import split_path
 from .values import identity
@@ -65,10 +66,14 @@ class _Side:
     def __init__(self, table: Any) -> None:
         table = table if isinstance(table, dict) else {}
         self.classes = dict(table.get("classes", {}))
-        self.order = dict(table.get("order", {}))
+        order = table.get("order", {})
+        try:
+            self.order = expand_orders(order) if isinstance(order, dict) else {}
+        except ValueError:  # a malformed reference: the decoder of the merged state reports it
+            self.order = dict(order)
         self.trie: dict[Any, Any] = {}
         for kind in ("at", "order"):
-            entries = table.get(kind, {})
+            entries = self.order if kind == "order" else table.get(kind, {})
             for path, value in entries.items() if isinstance(entries, dict) else ():
                 node = self.trie
                 for segment, _ in split_path(path, what="type table path") if path else ():
@@ -257,6 +262,7 @@ def merge_type_tables(ours: Mapping[str, Any], theirs: Mapping[str, Any], merged
     if order != sorted(order):
         brain["order"] = order
     modules: dict[str, Any] = {}
+    version = 1  # (2 when a key order is stored once for several maps, as the encoder does)
     ours_tables, theirs_tables = ours_types.get("modules", {}), theirs_types.get("modules", {})
     for name in names:
         o_table, t_table = ours_tables.get(name, {}), theirs_tables.get(name, {})
@@ -274,9 +280,11 @@ def merge_type_tables(ours: Mapping[str, Any], theirs: Mapping[str, Any], merged
             table["classes"] = classes
         if builder.order:
             table["order"] = builder.order
+            if share_orders(table):
+                version = 2
         shared = sorted(o_side.shared | t_side.shared)
         if shared:
             table["shared"] = shared
         if table:
             modules[name] = table
-    return {"brain": brain, "modules": modules, "version": ours_types.get("version", 1)}
+    return {"brain": brain, "modules": modules, "version": version}
