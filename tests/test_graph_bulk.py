@@ -49,7 +49,10 @@ class Brain:
 
 
 def _encode_both(root: Any) -> tuple[bytes, dict[str, int]]:
-    """The state's bytes from the bulk walk (checked equal to the general walk's) and how often bulk paths served."""
+    """The state's bytes from the bulk walk (checked equal to the general walk's) and how often bulk paths served.
+
+    Bulk paths are tried on maps of any size here (the encoder skips maps under BULK_MIN).
+    """
     used = {"children": 0, "objects": 0}
 
     def counting(name: str, fn: Any) -> Any:
@@ -59,15 +62,16 @@ def _encode_both(root: Any) -> tuple[bytes, dict[str, int]]:
             return result
         return wrapper
 
-    saved = graph_encode.plain_children, graph_encode.plain_objects
+    saved = graph_encode.plain_children, graph_encode.plain_objects, graph_encode.BULK_MIN
     try:
+        graph_encode.BULK_MIN = 1  # small maps too: the hypothesis graphs are small
         graph_encode.plain_children = counting("children", saved[0])
         graph_encode.plain_objects = counting("objects", saved[1])
         fast = encode(graph_encode.encode_graph(root))
         graph_encode.plain_children = graph_encode.plain_objects = lambda *args: None
         general = encode(graph_encode.encode_graph(root))
     finally:
-        graph_encode.plain_children, graph_encode.plain_objects = saved
+        graph_encode.plain_children, graph_encode.plain_objects, graph_encode.BULK_MIN = saved
     assert fast == general
     return fast, used
 
@@ -200,6 +204,21 @@ def test_random_bulk_shapes_encode_exactly_as_the_general_walk_and_round_trip(br
     repo = Repository.memory()
     repo.commit(brain, "bulk")
     assert_graph_equal(brain, repo.checkout(factory=Brain))
+
+
+def test_small_maps_are_walked_child_by_child_and_large_ones_in_bulk() -> None:
+    brain = Brain()
+    brain.few = _neurons(graph_encode.BULK_MIN - 1)  # type: ignore[attr-defined]
+    brain.many = _neurons(graph_encode.BULK_MIN)  # type: ignore[attr-defined]
+    seen: list[int] = []
+    saved = graph_encode.plain_objects
+    graph_encode.plain_objects = lambda enc, v, *rest: seen.append(len(v)) or saved(enc, v, *rest)
+    try:
+        state = graph_encode.encode_graph(brain)
+    finally:
+        graph_encode.plain_objects = saved
+    assert graph_encode.BULK_MIN in seen and graph_encode.BULK_MIN - 1 not in seen
+    assert encode(state) == _encode_both(brain)[0]
 
 
 def test_the_encoder_reuses_order_records_only_for_unchanged_key_lists() -> None:

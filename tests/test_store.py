@@ -447,3 +447,26 @@ def test_incompressible_large_objects_are_stored_at_level_0_and_read_back(tmp_pa
     assert subprocess.run(["git", "-C", str(tmp_path / "r"), "cat-file", "-p", f"{tree_id}:noise.bin"],
                           capture_output=True, check=True).stdout == noise
     subprocess.run(["git", "-C", str(tmp_path / "r"), "fsck", "--strict"], check=True, capture_output=True)
+
+
+def test_loose_objects_written_by_c_git_count_as_existing(tmp_path: Path) -> None:
+    """The writer lists each loose-object directory once instead of a stat per object: git's loose objects are found."""
+    import subprocess
+
+    from brainvcs import Repository
+
+    repo = Repository.init(tmp_path / "brain")
+    repo.commit(big_state(), "packed")
+    gitdir = Path(repo.gitdir)
+    packs = sorted((gitdir / "objects" / "pack").glob("*.pack"))
+    for pack in packs:  # every object loose, no pack: as a repository C git wrote would be
+        data = pack.read_bytes()
+        pack.unlink()
+        pack.with_suffix(".idx").unlink()
+        subprocess.run(["git", "--git-dir", str(gitdir), "unpack-objects", "-q"], input=data, check=True)
+    reopened = Repository.open(tmp_path / "brain")
+    loose_count = sum(1 for d in (gitdir / "objects").iterdir() if len(d.name) == 2 for _ in d.iterdir())
+    assert loose_count > 10
+    again = reopened.commit(big_state(1), "one change")
+    assert 0 < again.written.blobs < loose_count // 4  # only what changed is new; the loose rest was found
+    assert subprocess.run(["git", "--git-dir", str(gitdir), "fsck", "--strict"], capture_output=True).returncode == 0

@@ -41,6 +41,8 @@ __all__ = ["ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph"]
 
 #: The module name refs use for the root object.
 ROOT_MODULE = ""
+#: Maps with fewer children are walked child by child: the bulk checks would cost more than they save.
+BULK_MIN = 16
 #: Deepest object nesting stored (the canonical format allows MAX_DEPTH levels; keep room for the layout).
 MAX_GRAPH_DEPTH = MAX_DEPTH - 8
 
@@ -169,7 +171,7 @@ class GraphEncoder:
             self._order(path, keys, cls)
             if plain(v.values()):
                 return v if type(v) is dict else dict(v)
-            if depth + 2 <= MAX_GRAPH_DEPTH:  # (children one level down, their attributes two)
+            if len(keys) >= BULK_MIN and depth + 2 <= MAX_GRAPH_DEPTH:  # (children one level down, attributes two)
                 records = plain_children(self, v, path)
                 if records is None:
                     records = plain_objects(self, v, path, depth)

@@ -91,6 +91,8 @@ class ObjectWriter:
         self._packs = packs
         self._named: list[tuple[SnapshotTree, bytes, dict[str, tuple[bytes, bytes]]]] = []
         self._pending: dict[bytes, ShaFile] = {}
+        self._loose: dict[str, frozenset[str]] | None = None  # loose-object fan-out directory -> its names
+        self._fanout: set[str] = set()
         self._blobs = 0
         self._trees = 0
         self._bytes = 0
@@ -101,9 +103,32 @@ class ObjectWriter:
             # The pack index dict answers in O(1); only a miss needs a look at loose objects.
             if hex_to_sha(git_id(sha)) in packs:
                 return True
-            root = str(getattr(self._store, "path", ""))  # packs exist only for a store on disk
-            return os.path.exists(os.path.join(root, sha[:2].decode(), sha[2:].decode()))
+            return self._loose_exists(sha)
         return git_id(sha) in self._store
+
+    def _loose_exists(self, sha: bytes) -> bool:
+        """Whether ``sha`` is a loose object, from each fan-out directory listed once (not a stat per object).
+
+        A loose object written by another process after the listing is
+        written again into this pack: a duplicate git tolerates.
+        """
+        root = str(getattr(self._store, "path", ""))  # packs exist only for a store on disk
+        if self._loose is None:
+            try:
+                self._fanout = {name for name in os.listdir(root) if len(name) == 2}
+            except OSError:
+                self._fanout = set()
+            self._loose = {}
+        prefix = sha[:2].decode()
+        if prefix not in self._fanout:
+            return False
+        names = self._loose.get(prefix)
+        if names is None:
+            try:
+                names = self._loose[prefix] = frozenset(os.listdir(os.path.join(root, prefix)))
+            except OSError:
+                names = self._loose[prefix] = frozenset()
+        return sha[2:].decode() in names
 
     def _add(self, obj: ShaFile) -> bytes:
         sha = obj.id
