@@ -255,9 +255,9 @@ class CGit:
             (self.path / name).unlink(missing_ok=True)
 
     def add_commit(self, message: str) -> str:
-        """``git add -A && git commit``; returns the new commit id."""
+        """``git add -A && git commit`` with ``message`` kept verbatim; returns the new commit id."""
         self.run("add", "-A")
-        self.run("commit", "-q", "--no-verify", "-m", message)
+        self.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-m", message)
         return self.head()
 
     def head(self) -> str:
