@@ -269,3 +269,23 @@ def test_a_brains_order_memo_lives_as_long_as_the_brain() -> None:
     slotted = SlotNeuron(1.0)  # no __weakref__: a memo for this walk only
     assert memo_for(slotted) is not memo_for(slotted)
     assert graph_bulk.Group("m", None, [1, 2], ["a", "b"], "attr").locate(2) == ("m", ((None, "b"), "attr"))
+
+
+def test_commits_after_reorders_check_out_in_the_new_orders() -> None:
+    """Through a Repository: the remembered order records never outlive a changed key order."""
+    repo = Repository.memory()
+    brain = Brain()
+    brain.records = {f"w{i}": {"b": i, "a": -i, "c": 0} for i in range(40)}  # type: ignore[attr-defined]
+    brain.neurons = _neurons(40)  # type: ignore[attr-defined]
+    repo.commit(brain, "first")
+    brain.records["w1"] = dict(reversed(list(brain.records["w1"].items())))  # type: ignore[attr-defined]
+    brain.records["w2"] = dict(sorted(brain.records["w2"].items()))  # type: ignore[attr-defined]
+    connections = brain.neurons["n7"].connections  # type: ignore[attr-defined]
+    brain.neurons["n7"].connections = dict(reversed(list(connections.items())))  # type: ignore[attr-defined]
+    repo.commit(brain, "reordered")
+    back = repo.checkout(factory=Brain)
+    assert_graph_equal(brain, back)
+    assert list(back.records["w1"]) == ["c", "a", "b"] and list(back.records["w2"]) == ["a", "b", "c"]
+    assert list(back.neurons["n7"].connections) == list(brain.neurons["n7"].connections)  # type: ignore[attr-defined]
+    again = Repository.memory().commit(back, "the restored brain")
+    assert again.fingerprint == repo.commit_info().fingerprint
