@@ -238,6 +238,26 @@ def test_malformed_type_tables_are_corrupt_not_crashes(damage: Any) -> None:
         repo.checkout("HEAD", factory=Holder)
 
 
+class Pair:
+    def __init__(self) -> None:
+        self.items = [{"x": 1}]
+        self.again = self.items[0]
+
+
+def test_a_reference_to_a_path_its_table_does_not_list_as_shared_is_corrupt() -> None:
+    """The decoder keeps only the objects at paths a table lists as shared: a ref elsewhere has no target."""
+    repo = Repository.memory()
+    repo.commit(Pair(), "shared")
+    assert_graph_equal(Pair(), repo.checkout(factory=Pair))
+    state = repo.checkout("HEAD")
+    table = state[TYPES_MODULE]["modules"]
+    assert table["items"]["shared"] == ["[0]"]
+    del table["items"]["shared"]
+    repo.commit(state, "the listing removed")
+    with pytest.raises(CorruptObjectError, match="not stored before it"):
+        repo.checkout("HEAD", factory=Pair)
+
+
 def test_rng_draws_continue_identically() -> None:
     repo = Repository.memory()
     brain = Holder([random.Random(1), np.random.default_rng(2), np.random.RandomState(3),

@@ -24,10 +24,9 @@ from typing import Any
 
 from ..errors import CorruptObjectError
 from ..snapshot.canonical import join_path
-from ..snapshot.paths import split_path
 from .graph_encode import ROOT_MODULE, TYPES_MODULE
 from ..snapshot.orders import expand_orders
-from .graph_records import keys_from_record
+from .graph_records import child_paths, keys_from_record, table_ancestors
 from .graph_objects import FreshValues, apply_state, excluded, new_instance, set_attrs, slot_names, transplant
 from .trust import TypeResolver
 
@@ -72,16 +71,13 @@ class GraphDecoder:
             raise _corrupt(name, str(exc)) from None
         self.classes = _typed(table.get("classes", {}), dict, name)
         self.shared = set(_typed(table.get("shared", []), list, name))
-        self.ancestors = set()
-        for path in (*self.at, *self.order, *self.shared):
-            if not isinstance(path, str):
-                raise _corrupt(name, "type table path is not text")
-            prefix = ""
-            for segment, _ in split_path(path, what="type table path") if path else ():
-                self.ancestors.add(prefix)
-                prefix = join_path(prefix, segment)
-            if prefix != path:
-                raise _corrupt(name, f"type table path {path!r} is not in canonical form")
+        paths = [*self.at, *self.order, *self.shared]
+        if not all(isinstance(path, str) for path in paths):
+            raise _corrupt(name, "type table path is not text")
+        try:
+            self.ancestors = table_ancestors(paths)
+        except ValueError as exc:
+            raise _corrupt(name, str(exc)) from None
 
     def where(self, path: str) -> str:
         """A path for messages: module and path inside it."""
@@ -108,7 +104,8 @@ class GraphDecoder:
         return value
 
     def _register(self, path: str, obj: Any) -> None:
-        self.objects.setdefault((self.module, path), obj)
+        if path in self.shared:  # (the encoder lists every path a ref points to; nothing else is looked up)
+            self.objects.setdefault((self.module, path), obj)
 
     def _children(self, stored: Any, path: str) -> bool:
         return path in self.ancestors
@@ -137,8 +134,11 @@ class GraphDecoder:
         if keys is None:
             return list(stored)
         if isinstance(keys, str):
-            return _permuted(keys, stored, self.where(path))
-        if (not isinstance(keys, list) or len(keys) != len(stored) or not all(isinstance(k, str) for k in keys)
+            try:
+                return keys_from_record(keys, stored)
+            except ValueError as exc:
+                raise _corrupt(self.where(path), str(exc)) from None
+        if (not isinstance(keys, list) or len(keys) != len(stored) or not set(map(type, keys)) <= {str}
                 or set(keys) != stored.keys()):
             raise _corrupt(self.where(path), "recorded key order does not match the stored keys")
         return keys
@@ -149,10 +149,15 @@ class GraphDecoder:
             raise _corrupt(self.where(path), f"expected a stored object, found {type(stored).__name__}")
         self._register(path, out)
         keys = self._keys(stored, path, cls)
-        deep = self._children(stored, path)
-        for k in keys:
-            value = self.node(stored[k], join_path(path, k)) if deep else stored[k]
-            out[convert(k) if convert else k] = value
+        if not self._children(stored, path):
+            if type(out) is dict:  # (a Counter's update would count the pairs; set items one by one there)
+                out.update(zip(map(convert, keys) if convert else keys, map(stored.__getitem__, keys)))
+            else:
+                for k in keys:
+                    out[convert(k) if convert else k] = stored[k]
+            return out
+        for k, child in zip(keys, child_paths(path, keys)):
+            out[convert(k) if convert else k] = self.node(stored[k], child)
         return out
 
     def _tagged(self, stored: Any, path: str, tags: list[str], i: int) -> Any:
@@ -218,14 +223,6 @@ class GraphDecoder:
                           if k not in attrs})
         set_attrs(obj, attrs, frozenset(slot_names(cls)))
         return obj
-
-
-def _permuted(record: str, stored: dict[str, Any], where: str) -> list[str]:
-    """Keys in insertion order from the record of :func:`~.graph_records.order_record` (``"1 2 0"``)."""
-    try:
-        return keys_from_record(record, stored)
-    except ValueError as exc:
-        raise _corrupt(where, str(exc)) from None
 
 
 def _int_key(text: str) -> int:

@@ -107,13 +107,66 @@ _NUMERALS = [str(n) for n in range(PERMUTATION_MAX_KEYS)]
 def keys_from_record(record: str, stored: dict[str, Any]) -> list[str]:
     """Keys in insertion order from a small map's :func:`order_record` (``"1 2 0"``); ValueError if it does not fit."""
     ordered = list(stored)  # decoded canonical JSON: sorted by code point
-    try:
-        positions = [int(p) for p in record.split(" ")] if record else []
-    except ValueError:
-        raise ValueError("recorded key order is malformed") from None
-    if len(positions) != len(ordered) or sorted(positions) != list(range(len(ordered))):
+    inverse = _INVERSES.get(record)
+    if inverse is None:
+        try:
+            positions = [int(p) for p in record.split(" ")] if record else []
+        except ValueError:
+            raise ValueError("recorded key order is malformed") from None
+        if sorted(positions) != list(range(len(positions))):
+            raise ValueError("recorded key order does not match the stored keys")
+        inverse = sorted(range(len(positions)), key=positions.__getitem__)  # sorted index of each inserted key
+        if len(_INVERSES) >= _INVERSES_MAX:
+            _INVERSES.clear()
+        _INVERSES[record] = inverse
+    if len(inverse) != len(ordered):
         raise ValueError("recorded key order does not match the stored keys")
-    keys: list[str] = [""] * len(ordered)
-    for key, position in zip(ordered, positions):
-        keys[position] = key
-    return keys
+    return list(map(ordered.__getitem__, inverse))
+
+
+#: Parsed permutation records (few distinct ones recur: 120 orders of five keys), bounded.
+_INVERSES: dict[str, list[int]] = {}
+_INVERSES_MAX = 100_000
+
+
+def table_ancestors(paths: list[str]) -> set[str]:
+    """Every proper prefix of the type-table ``paths`` (the paths below which a decoder must look).
+
+    ValueError names a path that is not in canonical form. Dotted paths of
+    plain names (nearly all of them) are handled with string operations; the
+    others go through the path grammar.
+    """
+    from ..snapshot.paths import split_path
+
+    ancestors: set[str] = set()
+    plain_paths: list[str] = []
+    for path in paths:
+        if not path:
+            continue
+        if _PLAIN_PATH(path):
+            plain_paths.append(path)
+            continue
+        prefix = ""
+        try:
+            segments = split_path(path, what="type table path")
+        except Exception:
+            raise ValueError(f"type table path {path!r} is malformed") from None
+        for segment, _ in segments:
+            ancestors.add(prefix)
+            prefix = join_path(prefix, segment)
+        if prefix != path:
+            raise ValueError(f"type table path {path!r} is not in canonical form")
+    parents = {path.rpartition(".")[0] for path in plain_paths}
+    while parents:
+        parent = parents.pop()
+        if parent not in ancestors:
+            ancestors.add(parent)
+            if parent:
+                parents.add(parent.rpartition(".")[0])
+    return ancestors
+
+
+def _PLAIN_PATH(path: str) -> bool:
+    """Whether ``path`` is dotted plain names (each alnum, ``_`` or ``-``): canonical as it stands."""
+    return (path.replace("_", "a").replace("-", "a").replace(".", "a").isalnum()
+            and ".." not in path and path[0] != "." and path[-1] != ".")
