@@ -179,7 +179,7 @@ def bulk_brains(draw: Any) -> Brain:
 
     brain = Brain()
     for i in range(draw(st.integers(1, 4))):
-        size = draw(st.integers(0, 12))
+        size = draw(st.integers(0, 20))
         kind = draw(st.sampled_from(["records", "lists", "objects"]))
         keys = draw(st.lists(names, min_size=size, max_size=size, unique=True)) if size <= 7 else \
             [f"k{j}" for j in draw(st.permutations(range(size)))]
