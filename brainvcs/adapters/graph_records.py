@@ -12,6 +12,7 @@ import struct
 from typing import Any
 
 from ..snapshot.canonical import INT_MAX, INT_MIN, join_path
+from ..snapshot.paths import split_path
 
 #: A path inside one module: None (the module's value) or ``(parent, key)``.
 Path = Any
@@ -136,14 +137,12 @@ def table_ancestors(paths: list[str]) -> set[str]:
     plain names (nearly all of them) are handled with string operations; the
     others go through the path grammar.
     """
-    from ..snapshot.paths import split_path
-
     ancestors: set[str] = set()
     plain_paths: list[str] = []
     for path in paths:
         if not path:
             continue
-        if _PLAIN_PATH(path):
+        if _plain_path(path):
             plain_paths.append(path)
             continue
         prefix = ""
@@ -166,7 +165,7 @@ def table_ancestors(paths: list[str]) -> set[str]:
     return ancestors
 
 
-def _PLAIN_PATH(path: str) -> bool:
+def _plain_path(path: str) -> bool:
     """Whether ``path`` is dotted plain names (each alnum, ``_`` or ``-``): canonical as it stands."""
     return (path.replace("_", "a").replace("-", "a").replace(".", "a").isalnum()
             and ".." not in path and path[0] != "." and path[-1] != ".")
