@@ -22,6 +22,7 @@ import pytest
 
 from brainvcs import Repository
 from brainvcs.adapters import GraphAdapter, adapter_for, register, trust, unregister
+from brainvcs.adapters import graph_decode, graph_encode
 from brainvcs.adapters.graph_encode import TYPES_MODULE
 from brainvcs.errors import BrainVCSError, CorruptObjectError, InvalidStateError, UsageError
 
@@ -35,8 +36,12 @@ def _learn(brain: Any, start: int, count: int) -> None:
         brain.step(i)
 
 
+@pytest.mark.parametrize("bulk", [False, True], ids=["", "bulk-walks"])
 @pytest.mark.parametrize("name", sorted(ZOO))
-def test_zoo_brain_round_trips_and_keeps_learning(name: str) -> None:
+def test_zoo_brain_round_trips_and_keeps_learning(name: str, bulk: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if bulk:  # every map, however small, through the bulk walks (graph_bulk.py) and the bulk decode
+        monkeypatch.setattr(graph_encode, "BULK_MIN", 1)
+        monkeypatch.setattr(graph_decode, "BULK_MIN", 1)
     repo = Repository.memory()
     brain = ZOO[name]()
     _learn(brain, 0, 30)

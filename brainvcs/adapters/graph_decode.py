@@ -32,6 +32,9 @@ from .trust import TypeResolver
 
 __all__ = ["GraphDecoder", "decode_graph"]
 
+#: Maps with fewer children are rebuilt child by child (the set checks of the bulk loop would cost more).
+BULK_MIN = 16
+
 _FLOATS = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}
 _DICT_KINDS: dict[str, Callable[[], dict[Any, Any]]] = {
     "dict": dict, "OrderedDict": collections.OrderedDict, "Counter": collections.Counter}
@@ -157,7 +160,7 @@ class GraphDecoder:
                     out[convert(k) if convert else k] = stored[k]
             return out
         paths = child_paths(path, keys)
-        if (len(paths) >= 16 and self.at.keys().isdisjoint(paths) and self.ancestors.isdisjoint(paths)
+        if (len(paths) >= BULK_MIN and self.at.keys().isdisjoint(paths) and self.ancestors.isdisjoint(paths)
                 and self.shared.isdisjoint(paths)):
             # Children with nothing typed at or below them (a vocabulary of records): a plain value as
             # stored, a record with an order entry rebuilt in that order. What node() does, without its calls.
