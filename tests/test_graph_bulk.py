@@ -23,10 +23,11 @@ from hypothesis import strategies as st
 from brainvcs import Repository
 from brainvcs.adapters import graph_bulk, graph_encode
 from brainvcs.adapters.graph_orders import OrderMemo
-from brainvcs.snapshot.canonical import encode
+from brainvcs.snapshot import layout
 
 sys.path.insert(0, str(Path(__file__).parent))
 from graph_equal import assert_graph_equal  # noqa: E402
+from test_graph_properties import graphs  # noqa: E402
 
 
 class Neuron:
@@ -48,8 +49,8 @@ class Brain:
     pass
 
 
-def _encode_both(root: Any) -> tuple[bytes, dict[str, int]]:
-    """The state's bytes from the bulk walk (checked equal to the general walk's) and how often bulk paths served.
+def _encode_both(root: Any) -> tuple[str, dict[str, int]]:
+    """The state's fingerprint from the bulk walk (checked equal to the general walk's) and how often bulk paths served.
 
     Bulk paths are tried on maps of any size here (the encoder skips maps under BULK_MIN).
     """
@@ -67,9 +68,9 @@ def _encode_both(root: Any) -> tuple[bytes, dict[str, int]]:
         graph_encode.BULK_MIN = 1  # small maps too: the hypothesis graphs are small
         graph_encode.plain_children = counting("children", saved[0])
         graph_encode.plain_objects = counting("objects", saved[1])
-        fast = encode(graph_encode.encode_graph(root))
+        fast = layout.build(graph_encode.encode_graph(root)).fingerprint  # (every byte of every blob counts)
         graph_encode.plain_children = graph_encode.plain_objects = lambda *args: None
-        general = encode(graph_encode.encode_graph(root))
+        general = layout.build(graph_encode.encode_graph(root)).fingerprint
     finally:
         graph_encode.plain_children, graph_encode.plain_objects, graph_encode.BULK_MIN = saved
     assert fast == general
@@ -218,7 +219,13 @@ def test_small_maps_are_walked_child_by_child_and_large_ones_in_bulk() -> None:
     finally:
         graph_encode.plain_objects = saved
     assert graph_encode.BULK_MIN in seen and graph_encode.BULK_MIN - 1 not in seen
-    assert encode(state) == _encode_both(brain)[0]
+    assert layout.build(state).fingerprint == _encode_both(brain)[0]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs())
+def test_general_random_graphs_encode_the_same_with_and_without_bulk_walks(root: Any) -> None:
+    _encode_both(root)  # (cycles, numpy values, sets, odd keys: whatever the bulk walks take must match)
 
 
 def test_the_encoder_reuses_order_records_only_for_unchanged_key_lists() -> None:
