@@ -11,7 +11,8 @@ the ratios issue 14 states (object first commit / dict first commit, object
 next commit / object first commit). One more row commits the same brain with
 every map's keys inserted in sorted order: a dict state keeps no insertion
 order, an object graph keeps every one (the generator inserts record keys in
-random order), and that row shows what keeping them costs.
+random order), and that row shows what keeping them costs. Last, the live
+object's ``checkout(factory=)`` against ``pickle.loads``.
 Writes benchmarks/results/objects.json.
 """
 
@@ -109,16 +110,22 @@ def run(size: str = "M", runs: int = 3) -> dict[str, Any]:
                 return repo
             return setup
 
+        with Repository.init(Path(tmp) / "restore") as repo:
+            repo.commit(brain, "first", author=AUTHOR)
+            rows["object_checkout"] = best_of(runs, lambda r: r.checkout("HEAD", factory=SyntheticBrain), lambda: repo)
         rows["dict_next"] = best_of(runs, lambda r: r.commit(state, "next", author=AUTHOR), committed(state))
         rows["object_next"] = best_of(runs, lambda r: r.commit(brain, "next", author=AUTHOR), committed(brain))
     rows["pickle_dump"] = best_of(runs, lambda buf: pickle.dump(brain, buf, protocol=pickle.HIGHEST_PROTOCOL),
                                   io.BytesIO)
+    data = pickle.dumps(brain, protocol=pickle.HIGHEST_PROTOCOL)
+    rows["pickle_load"] = best_of(runs, lambda _: pickle.loads(data), lambda: None)
     return {
         "size": size, "runs": runs, "seconds": {k: round(v, 4) for k, v in rows.items()},
         "object_first_vs_dict_first": round(rows["object_first"] / rows["dict_first"], 3),
         "object_sorted_first_vs_dict_first": round(rows["object_sorted_first"] / rows["dict_first"], 3),
         "object_next_vs_object_first": round(rows["object_next"] / rows["object_first"], 3),
         "dict_next_vs_dict_first": round(rows["dict_next"] / rows["dict_first"], 3),
+        "object_checkout_vs_pickle_load": round(rows["object_checkout"] / rows["pickle_load"], 3),
         "targets": {"object_first_vs_dict_first": 1.3},
     }
 
@@ -140,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'commit, live object after one learning step':<46} {s['object_next']:>8.3f} "
           f"{result['object_next_vs_object_first']:>8.2f}  (of the first)")
     print(f"  {'pickle.dump of the live object':<46} {s['pickle_dump']:>8.3f}")
+    print(f"  {'checkout(factory=) of the live object':<46} {s['object_checkout']:>8.3f} "
+          f"{result['object_checkout_vs_pickle_load']:>8.2f}  (of pickle.loads)")
+    print(f"  {'pickle.loads of the live object':<46} {s['pickle_load']:>8.3f}")
     write_results(args.out, result)
     return 0
 

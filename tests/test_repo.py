@@ -685,3 +685,27 @@ def test_a_script_that_never_closes_its_repository_exits_quietly(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout == "3\n"
     assert done.stderr == ""
+
+
+def test_commit_and_checkout_leave_the_garbage_collector_as_they_found_it() -> None:
+    """Commits and reads pause the cyclic collector (millions of containers, none garbage) and restore it."""
+    import gc
+
+    from brainvcs.snapshot.read import collector_paused
+
+    repo = Repository.memory()
+    was = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            repo.commit({"m": {"k": enabled}}, f"gc {enabled}")
+            repo.checkout("HEAD")
+            assert gc.isenabled() is enabled
+        gc.enable()
+        with pytest.raises(RuntimeError):
+            with collector_paused():
+                assert not gc.isenabled()
+                raise RuntimeError("a failing block")
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UsageError
+from ..snapshot.read import collector_paused
 from .graph_decode import decode_graph
 from .graph_encode import TYPES_MODULE, encode_graph
 from .seed_brain import looks_like_seed_brain, seed_brain_adapter
@@ -50,7 +51,8 @@ class GraphAdapter:
             raise UsageError("restoring an object graph needs the brain's class", "pass factory=Class or into=obj")
         if TYPES_MODULE not in state:
             return _untyped(state, cls, into)
-        return decode_graph(dict(state), cls, into=into)
+        with collector_paused():
+            return decode_graph(dict(state), cls, into=into)
 
 
 def _untyped(state: Mapping[str, Any], cls: type, into: Any) -> Any:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from . import canonical, tensors
@@ -313,16 +314,26 @@ def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, A
     root = reader.list_dir("")
     check_root(manifest, root)
     state: dict[str, Any] = {}
-    # Decoding allocates millions of containers and none of them form cycles:
-    # the cyclic collector would only rescan them over and over (2x the time).
+    with collector_paused():
+        _load_modules(loader, manifest, wanted, root, state)
+    return state
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Run the block with Python's cyclic garbage collector off (as it was, after).
+
+    Reading a brain allocates millions of containers, none of them garbage:
+    the collector would only rescan them again and again (2x the time of a
+    load, 1.9x that of rebuilding a live brain object from it).
+    """
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _load_modules(loader, manifest, wanted, root, state)
+        yield
     finally:
         if collecting:
             gc.enable()
-    return state
 
 
 def _load_modules(loader: Loader, manifest: dict[str, Any], wanted: dict[str, Any], root: dict[str, bool],
