@@ -296,3 +296,15 @@ def test_commits_after_reorders_check_out_in_the_new_orders() -> None:
     assert list(back.neurons["n7"].connections) == list(brain.neurons["n7"].connections)  # type: ignore[attr-defined]
     again = Repository.memory().commit(back, "the restored brain")
     assert again.fingerprint == repo.commit_info().fingerprint
+
+
+def test_the_order_memo_forgets_maps_the_brain_no_longer_has() -> None:
+    from brainvcs.adapters.graph_orders import memo_for
+
+    brain = Brain()
+    brain.sessions = {f"s{i}": {f"w{j}": {"b": 1, "a": 2} for j in range(20)} for i in range(3)}  # type: ignore[attr-defined]
+    graph_encode.encode_graph(brain)
+    assert len(memo_for(brain)) == 3
+    brain.sessions = {"s9": brain.sessions["s0"]}  # type: ignore[attr-defined]
+    graph_encode.encode_graph(brain)
+    assert len(memo_for(brain)) == 1

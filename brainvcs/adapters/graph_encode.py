@@ -361,4 +361,5 @@ def encode_graph(root: Any) -> dict[str, Any]:
         if table:
             modules[name] = table
     state[TYPES_MODULE] = {"brain": brain, "modules": modules, "version": version}
+    encoder.orders.finish_walk()
     return state

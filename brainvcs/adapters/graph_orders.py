@@ -47,6 +47,19 @@ class OrderMemo:
 
     def __init__(self) -> None:
         self._maps: dict[tuple[str, str, str], _Entry] = {}
+        self._used: set[tuple[str, str, str]] = set()
+
+    def finish_walk(self) -> None:
+        """Forget the maps the walk that just ended did not meet: they are no longer in the brain.
+
+        (Without this, a brain whose maps of records move, say under keys that
+        change, would keep every map it ever had.)
+        """
+        self._maps = {key: entry for key, entry in self._maps.items() if key in self._used}
+        self._used = set()
+
+    def __len__(self) -> int:
+        return len(self._maps)
 
     def child_orders(self, module: str, base: str, keys: list[str], kids: list[dict[str, Any]],
                      suffix: str = "") -> dict[str, Any]:
@@ -79,6 +92,7 @@ class OrderMemo:
             present = list(map(operator.is_not, records, repeat(None, len(records))))
             entries = dict(zip(compress(paths, present), compress(records, present)))
         self._maps[(module, base, suffix)] = _Entry(keys, flat, lengths, paths, entries)
+        self._used.add((module, base, suffix))
         return entries
 
     @staticmethod
