@@ -687,8 +687,8 @@ def test_a_script_that_never_closes_its_repository_exits_quietly(tmp_path: Path)
     assert done.stderr == ""
 
 
-def test_commit_and_checkout_leave_the_garbage_collector_as_they_found_it() -> None:
-    """Commits and reads pause the cyclic collector (millions of containers, none garbage) and restore it."""
+def test_reads_leave_the_garbage_collector_as_they_found_it() -> None:
+    """Loads and object rebuilds pause the cyclic collector (millions of containers, none garbage) and restore it."""
     import gc
 
     from brainvcs.snapshot.read import collector_paused

@@ -17,7 +17,6 @@ from typing import Any
 
 from ..errors import BrainVCSError
 from ..repo import Repository
-from ..snapshot.read import collector_paused
 from .capture import Capture, SaveResult, Waiter, copy_state
 from .target import AutosaveTarget
 from .teamsync import TeamSync
@@ -210,9 +209,8 @@ class SaveLoop:
         if not self._acquire_brain_lock():
             return None
         try:
-            with collector_paused():  # (reading and copying a brain makes many containers, no garbage)
-                state = self._get_state()
-                return copy_state(state) if self.copy else state
+            state = self._get_state()
+            return copy_state(state) if self.copy else state
         except BaseException:
             self.lock.release()
             raise
