@@ -327,6 +327,38 @@ def test_fetch_moves_only_tracking_refs_and_reports_updates(origin_repo: Reposit
         assert again.changed == []
 
 
+def test_a_push_landing_while_a_local_remote_makes_the_pack_leaves_no_dangling_tracking_ref(
+        origin_repo: Repository, server: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """dulwich's local client reads the remote's refs again after writing the pack: a push landing in between
+    named a tip the pack did not hold, and origin/main pointed at a commit this repository never got."""
+    from dulwich.repo import Repo
+
+    ops.push(origin_repo)
+    copy = ops.clone(str(server), tmp_path / "copy")
+    origin_repo.commit(sample_state(2), "third")
+    ops.push(origin_repo)
+    pushed: list[str] = []
+    find_missing = Repo.find_missing_objects
+
+    def push_meanwhile(self: Any, *args: Any, **kwargs: Any) -> Any:
+        missing = find_missing(self, *args, **kwargs)
+        if not pushed:  # the other machine's push lands once, after the pack's objects were chosen
+            origin_repo.commit(sample_state(3), "fourth")
+            ops.push(origin_repo)
+            pushed.append(str(origin_repo.head()))
+        return missing
+
+    monkeypatch.setattr(Repo, "find_missing_objects", push_meanwhile)
+    try:
+        ops.fetch(copy)
+        tracking = copy.refs.get("refs/remotes/origin/main")
+        assert pushed and tracking == pushed[0]  # caught up with the push, not one behind, and not dangling
+        assert git("--git-dir", copy.gitdir, "cat-file", "-t", tracking).stdout.strip() == "commit"
+        git("--git-dir", copy.gitdir, "fsck", "--strict")  # (check=True: a dangling ref fails it)
+    finally:
+        copy.close()
+
+
 def test_fetch_prune_and_forced_updates(origin_repo: Repository, server: Path, tmp_path: Path) -> None:
     origin_repo.create_branch("tmp")
     ops.push(origin_repo, "origin", ["main", "tmp"])

@@ -143,13 +143,23 @@ class _Fetched:
     nbytes: int
 
 
+#: Fetches in a row while the remote's tips move under the fetch (a busy local remote).
+_CATCH_UP = 3
+
+
 def _fetch_objects(repo: Repository, url: RemoteURL, *, depth: int | None,
                    progress: ProgressFn | None) -> _Fetched:
     """Download what the remote's branches and tags need into one pack; moves no ref."""
     store = repo.objects
     directory = getattr(store, "path", None)
 
+    # The refs the pack is made for. A local remote (dulwich's LocalGitClient) reads its refs again after
+    # writing the pack: a push landing in between would name a tip the pack does not hold.
+    advertised: dict[bytes, bytes | None] = {}
+
     def wants(refs: Any, depth: int | None = None) -> list[bytes]:
+        advertised.clear()
+        advertised.update(refs)
         out: list[bytes] = []
         for name, sha in refs.items():
             if sha is None or name.endswith(b"^{}") or not name.startswith((b"refs/heads/", b"refs/tags/")):
@@ -158,10 +168,12 @@ def _fetch_objects(repo: Repository, url: RemoteURL, *, depth: int | None,
                 out.append(sha)
         return out
 
-    def operation(client: Any, path: str) -> _Fetched:
+    def fetch_once(client: Any, path: str) -> tuple[Any, int, int]:
         sink = _PackSink(directory, progress)
         try:
-            result = client.fetch_pack(path, wants, repo.git.get_graph_walker(), sink.write,
+            # What we have, from refs whose commits are here (a dangling ref would claim objects we lack).
+            heads = [sha for sha in repo.git.refs.as_dict().values() if sha in store]
+            result = client.fetch_pack(path, wants, repo.git.get_graph_walker(heads), sink.write,
                                        progress=from_dulwich(progress), depth=depth)
             if sink.file.tell():
                 sink.file.seek(0)
@@ -174,11 +186,22 @@ def _fetch_objects(repo: Repository, url: RemoteURL, *, depth: int | None,
             sink.file.close()
         if result.new_shallow or result.new_unshallow:
             repo.git.update_shallow(result.new_shallow, result.new_unshallow)
-        refs = {name.decode("utf-8"): oid(sha) for name, sha in result.refs.items()
+        return result, sink.meter.total or 0, sink.meter.bytes
+
+    def operation(client: Any, path: str) -> _Fetched:
+        objects = nbytes = 0
+        for _ in range(_CATCH_UP):
+            result, count, size = fetch_once(client, path)
+            objects, nbytes = objects + count, nbytes + size
+            offered = advertised or result.refs
+            # A push that landed while the pack was made moved a tip past it: fetch again to catch up.
+            if all(result.refs.get(name) == sha for name, sha in offered.items()):
+                break
+        refs = {name.decode("utf-8"): oid(sha) for name, sha in offered.items()
                 if sha is not None and not name.endswith(b"^{}")}
         head = result.symrefs.get(b"HEAD")
         head_branch = head.decode("utf-8")[len(BRANCH_PREFIX):] if head and head.startswith(b"refs/heads/") else None
-        return _Fetched(refs, head_branch, sink.meter.total or 0, sink.meter.bytes)
+        return _Fetched(refs, head_branch, objects, nbytes)
 
     return transport.run(url, operation, config=config_stack(repo), cwd=working_dir(repo))
 
