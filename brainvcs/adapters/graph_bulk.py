@@ -57,10 +57,15 @@ def _fresh(memo: dict[int, Any], ids: list[int]) -> bool:
     return len(set(ids)) == len(ids) and memo.keys().isdisjoint(ids)
 
 
-def _plain_records(values: Any) -> bool:
-    """Whether every value is a dict of str keys to plain values."""
-    return (set(map(type, chain.from_iterable(values))) <= {str}
-            and plain(list(chain.from_iterable(map(dict.values, values)))))
+def _plain_records(values: Any) -> list[str] | None:
+    """Every record's keys end to end if every value is a dict of str keys to plain values; else None.
+
+    (The key list goes on to :meth:`~.graph_orders.OrderMemo.child_orders`, which would build it again.)
+    """
+    flat = list(chain.from_iterable(values))
+    if set(map(type, flat)) <= {str} and plain(list(chain.from_iterable(map(dict.values, values)))):
+        return flat
+    return None
 
 
 def plain_children(enc: Any, v: dict[str, Any], path: Path) -> dict[str, Any] | None:
@@ -71,8 +76,10 @@ def plain_children(enc: Any, v: dict[str, Any], path: Path) -> dict[str, Any] | 
     """
     kids = list(v.values())
     kinds = set(map(type, kids))
+    flat: list[str] | None = None
     if kinds == {dict}:
-        if not _plain_records(kids):
+        flat = _plain_records(kids)
+        if flat is None:
             return None
     elif kinds == {list}:
         if not plain(list(chain.from_iterable(kids))):
@@ -85,8 +92,8 @@ def plain_children(enc: Any, v: dict[str, Any], path: Path) -> dict[str, Any] | 
     keys = list(v)
     enc.memo.update(dict.fromkeys(ids, Group(enc.module, path, ids, keys)))
     enc.keep.extend(kids)
-    if kinds == {dict}:  # each record's key order (what _order does for a dict that is no object's)
-        entries = enc.orders.child_orders(enc.module, rel_path(path), keys, kids)
+    if flat is not None:  # each record's key order (what _order does for a dict that is no object's)
+        entries = enc.orders.child_orders(enc.module, rel_path(path), keys, kids, flat)
         if entries:
             enc.table.setdefault("order", {}).update(entries)
     return dict(v)
@@ -122,15 +129,18 @@ def plain_objects(enc: Any, v: dict[str, Any], path: Path, depth: int) -> dict[s
         return None
     columns = list(zip(*map(dict.values, attrs)))
     kinds: list[type | None] = []  # per attribute: None (plain values) or the container type
+    flats: dict[int, list[str]] = {}  # per attribute of records: their keys end to end
     ids = list(map(id, kids))
-    for column in columns:
+    for i, column in enumerate(columns):
         types = set(map(type, column))
         if plain(column):
             kinds.append(None)
             continue
         if types == {dict}:
-            if not _plain_records(column):
+            flat = _plain_records(column)
+            if flat is None:
                 return None
+            flats[i] = flat
         elif types == {list} or types == {_DEQUE}:
             if not plain(list(chain.from_iterable(column))):
                 return None
@@ -169,7 +179,7 @@ def plain_objects(enc: Any, v: dict[str, Any], path: Path, depth: int) -> dict[s
         enc.keep.extend(column)
         suffix = join_path("-", attr)[1:]  # ".attr" (or '["odd name"]') after each object's path
         if kind is dict:
-            entries = enc.orders.child_orders(module, base, keys, list(column), suffix)
+            entries = enc.orders.child_orders(module, base, keys, list(column), flats[i], suffix)
             if entries:
                 table.setdefault("order", {}).update(entries)
         elif kind is _DEQUE:

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import functools
 import operator
-from bisect import bisect_right
 import threading
 import weakref
-from itertools import accumulate, chain, compress, repeat
+from bisect import bisect_right
+from itertools import accumulate, compress, repeat
 from typing import Any
 
 from .graph_records import child_paths, order_record
@@ -62,14 +62,14 @@ class OrderMemo:
         return len(self._maps)
 
     def child_orders(self, module: str, base: str, keys: list[str], kids: list[dict[str, Any]],
-                     suffix: str = "") -> dict[str, Any]:
+                     flat: list[str], suffix: str = "") -> dict[str, Any]:
         """``{path of a record: its order record}`` for the records ``kids`` whose order is not sorted.
 
         The records sit at ``keys`` of the map at path ``base`` of ``module``
-        (``suffix``: each at that attribute of the map's objects, ``".connections"``).
+        (``suffix``: each at that attribute of the map's objects, ``".connections"``);
+        ``flat`` is every record's keys end to end (one list, compared with the last one in C).
         The returned dict is the memo's own: copy it, never change it.
         """
-        flat = list(chain.from_iterable(kids))  # every record's keys end to end: one list, compared in C
         lengths = list(map(len, kids))
         last = self._maps.get((module, base, suffix))
         if last is not None and last.keys == keys and last.lengths == lengths:
