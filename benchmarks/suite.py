@@ -41,7 +41,8 @@ from benchmarks.measure import Budget, BudgetExhausted, best_of, process_peak, t
 from benchmarks.workloads import WORKLOADS, State, build_state, describe, one_learning_step, one_percent
 from brainvcs.snapshot import canonical, layout
 from brainvcs.repo import Repository
-from brainvcs.storage.objects import GitTreeReader, pack_count, read_commit
+from brainvcs.storage.objects import pack_count, read_commit
+from brainvcs.storage.treereader import GitTreeReader
 
 #: Operation groups ``--ops`` can select.
 OPS: tuple[str, ...] = ("save", "checkout", "noop", "incremental", "storage", "memory", "history", "zodb")

@@ -24,7 +24,7 @@ from brainvcs.diff import (BrainDiff, CounterRecord, FloatRecord, KeysRecord, Li
                            diff_snapshots, render_text, summarize_snapshots, to_json)
 from brainvcs.diff.summary import brain_summary
 from brainvcs.errors import IntegrityError, NotABrainCommitError, UsageError
-from brainvcs.storage.objects import GitTreeReader
+from brainvcs.storage.treereader import GitTreeReader
 from tests.conftest import IDENTITY
 
 
@@ -380,6 +380,7 @@ def _files(reader: GitTreeReader, path: str = "") -> dict[str, str]:
 
 
 def test_diff_reads_only_changed_shards_of_a_large_brain(repo: Repository) -> None:
+    repo.delta_maps = False  # maps written whole (version 1); a chain's diff reads its new delta alone (test_deltas)
     state = synthetic_state(words=5000, neurons=400, connections=20, memories=500)
     repo.commit(state, "base", author=IDENTITY)
     change_fraction(state, 0.002, step=1)  # 10 words, 1 neuron
@@ -412,7 +413,9 @@ def test_git_and_memory_readers_agree(repo: Repository) -> None:
     assert to_json(diff_snapshots(before, after)) == to_json(diff_states(state, changed))
 
 
-def test_path_filter_reads_one_shard(repo: Repository) -> None:
+@pytest.mark.parametrize("delta_maps", [False, True])
+def test_path_filter_reads_one_shard(repo: Repository, delta_maps: bool) -> None:
+    repo.delta_maps = delta_maps
     state = synthetic_state(words=5000, neurons=50, connections=5, memories=100)
     word = synthetic_word(42)
     changed = copy.deepcopy(state)
@@ -424,7 +427,9 @@ def test_path_filter_reads_one_shard(repo: Repository) -> None:
     [record] = result.records()
     assert isinstance(record, CounterRecord)
     assert [(c.path, c.delta) for c in record.items] == [(f"language_module.word_frequency.{word}", 5)]
-    assert after.blobs_read == 3  # brain.json, _map.json, the word's shard
+    # Version 1: brain.json, _map.json, the word's shard. Version 2: brain.json; the map's new delta says the rest.
+    assert after.blobs_read == (1 if delta_maps else 3)
+    assert bool(after.delta_chain("language_module/word_frequency")[1]) == delta_maps
 
 
 def test_module_filter_and_unknown_module() -> None:

@@ -16,7 +16,7 @@ from brainvcs.brains.language import split_inputs
 from brainvcs.errors import PathNotFoundError, RevisionNotFoundError, UsageError
 from brainvcs.query import (STATS_COLUMNS, HistoryPoint, commits_in_range, first_learned, format_path, history,
                             parse_path, plot_stats, stats)
-from brainvcs.storage.objects import GitTreeReader
+from brainvcs.storage.treereader import GitTreeReader
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -16,8 +16,10 @@ from brainvcs.storage import objects as store
 from brainvcs.storage.graph import CommitGraph
 from brainvcs.errors import CorruptObjectError
 from brainvcs.snapshot.layout import SnapshotTree
-from brainvcs.storage.objects import (GitTreeReader, ObjectWriter, WriteStats, oid, pack_count, parse_trailers,
+from brainvcs.storage.objects import (ObjectWriter, WriteStats, oid, pack_count, parse_trailers,
                                       read_commit, read_object)
+from brainvcs.storage import treereader
+from brainvcs.storage.treereader import GitTreeReader
 
 
 def big_state(version: int = 0) -> dict[str, Any]:
@@ -232,6 +234,7 @@ class TestObjectStorageConformance:
         root = writer.add_tree(layout.build({"m": "x" * 100}).tree)
         writer.flush()
         monkeypatch.setattr(store, "MAX_JSON_BLOB_BYTES", 50)
+        monkeypatch.setattr(treereader, "MAX_JSON_BLOB_BYTES", 50)
         with pytest.raises(CorruptObjectError, match=r"^m.json: (blob of 103 bytes exceeds the 50-byte limit|"
                                                      r"an object declares 103 bytes, over the 50-byte limit)"):
             GitTreeReader(objects, root).read_file("m.json")

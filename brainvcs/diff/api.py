@@ -17,7 +17,8 @@ from ..errors import UsageError
 from ..snapshot import layout, statefile
 from ..merge.gitdriver import install_merge_driver
 from ..repo import Repository
-from ..storage.objects import GitTreeReader, ObjectId
+from ..storage.objects import ObjectId
+from ..storage.treereader import GitTreeReader
 from ..storage.revisions import is_range, parse_range
 
 

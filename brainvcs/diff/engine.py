@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from ..snapshot import canonical, layout
+from ..snapshot import canonical, deltas, layout
 from ..snapshot.canonical import join_path
 from ..errors import CorruptObjectError, UsageError
 from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
@@ -55,6 +55,9 @@ class _Side:
         self.git_ids = git_ids
         self._root = reader.list_dir("")
         self._entries: dict[str, dict[str, _Entry]] = {}
+        #: Built by this process, or verified once in this repository: format version 2's deltas agree
+        #: with the digests, so a diff may read them alone.
+        self.trusted = isinstance(reader, layout.MemoryTreeReader) or bool(getattr(reader, "trusted", False))
 
     def module(self, name: str) -> tuple[str, _Entry] | None:
         """The root entry name and entry of module ``name`` (None when absent)."""
@@ -99,6 +102,17 @@ class _Side:
     def json(self, path: str, entry: _Entry) -> Any:
         """A file decoded (tensor descriptors stay descriptors)."""
         return canonical.decode(self.read(path, entry), what=path)
+
+    def delta_chain(self, path: str) -> tuple[object, tuple[object, ...]] | None:
+        """The base identity and delta identities of the map at ``path`` (format version 2), if trusted."""
+        if not self.trusted:
+            return None
+        chain = getattr(self.reader, "delta_chain", None)
+        return None if chain is None else chain(path)
+
+    def delta_bytes(self, path: str, identity: object) -> bytes:
+        """One delta of the map at ``path``, by the identity :meth:`delta_chain` gave."""
+        return self.reader.delta_bytes(path, identity)  # type: ignore[attr-defined, no-any-return]
 
     def tensor_chunk(self, digest: str) -> bytes:
         """One tensor chunk by its BLAKE3 digest, verified."""
@@ -199,6 +213,8 @@ class _Walker:
         if old_entry.token == new_entry.token or not self.out.filter.relevant(path):
             return
         if old_entry.is_dir and new_entry.is_dir:
+            if self._delta_step(old_path, new_path, path, pattern):
+                return
             old_entries = self.old.entries(old_path, old_entry)
             new_entries = self.new.entries(new_path, new_entry)
             kind = _kind(old_entries, old_path)
@@ -213,6 +229,26 @@ class _Walker:
                     return
         self.out.value(self.old.load(old_path, old_entry), self.new.load(new_path, new_entry), path, pattern,
                        top=top)
+
+    def _delta_step(self, old_path: str, new_path: str, path: str, pattern: str) -> bool:
+        """Format version 2: a map whose new chain extends the old one differs by the added deltas alone.
+
+        Their ``"was"`` values are the old side: nothing else is read. Only for snapshots built or
+        verified here (the deltas then agree with the digests); False when this does not apply.
+        """
+        old_chain, new_chain = self.old.delta_chain(old_path), self.new.delta_chain(new_path)
+        if (old_chain is None or new_chain is None or old_chain[0] != new_chain[0]
+                or len(new_chain[1]) <= len(old_chain[1]) or new_chain[1][:len(old_chain[1])] != old_chain[1]):
+            return False
+        added = [deltas.read_delta(self.new.delta_bytes(new_path, identity), f"{new_path}/{layout.DELTA_DIR}",
+                                   trusted=True) for identity in new_chain[1][len(old_chain[1]):]]
+        before, after = deltas.step(added)
+        key = self.out.filter.next_key(path)
+        if key is not None:  # --path names one key
+            before = {key: before[key]} if key in before else {}
+            after = {key: after[key]} if key in after else {}
+        self.out.dict_items(before, after, path, wildcard(pattern), pattern)
+        return True
 
     def _map(self, old_path: str, old_entries: dict[str, _Entry], new_path: str, new_entries: dict[str, _Entry],
              path: str, pattern: str) -> bool:

@@ -19,13 +19,14 @@ Either way it stages the result; ``git commit`` then records a snapshot that
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..snapshot import canonical, layout
+from ..snapshot import canonical, deltas, layout
 from ..errors import BrainVCSError, CorruptObjectError, MergeConflictError, UsageError
 from ..files import atomic_write, check_no_symlinks
 from ..storage.objects import FINGERPRINT_TRAILER, ObjectId
@@ -167,6 +168,49 @@ def _snapshot_files(root: Path) -> set[str]:
     return out
 
 
+def fold_deltas(root: Path) -> list[str]:
+    """Apply every map's ``_delta/`` (format version 2) to its shard files on disk; returns the maps folded.
+
+    A working tree holds what git checked out: for a map stored as base plus
+    deltas, the shard files are the base. Folding writes the shards the deltas
+    change (the logical map, docs/format.md §9) and removes ``_delta/``, so the
+    files say what the snapshot meant before :class:`WorktreeReader` reads them.
+    """
+    folded = []
+    for directory, subdirs, _ in sorted(os.walk(root)):
+        here = Path(directory)
+        if layout.DELTA_DIR not in subdirs or here == root or here.name.startswith("."):
+            continue
+        where = here.relative_to(root).as_posix()
+        check_no_symlinks(here / layout.MAP_MARKER, root)
+        try:
+            bits = canonical.decode((here / layout.MAP_MARKER).read_bytes(), what=f"{where}/{layout.MAP_MARKER}")["bits"]
+        except (OSError, KeyError, TypeError):
+            raise CorruptObjectError(f"{where}: holds {layout.DELTA_DIR}/ but no readable {layout.MAP_MARKER}") from None
+        delta_dir = here / layout.DELTA_DIR
+        names = deltas.check_names({entry.name: entry.is_dir() for entry in delta_dir.iterdir()}, where)
+        chain = deltas.read_chain(((f"{where}/{layout.DELTA_DIR}/{name}", (delta_dir / name).read_bytes())
+                               for name in names), trusted=False)
+
+        def base(name: str) -> dict[str, Any] | None:
+            shard = here / name
+            if not shard.is_file():
+                return None
+            value = canonical.decode(shard.read_bytes(), what=f"{where}/{name}")
+            if not isinstance(value, dict):
+                raise CorruptObjectError(f"{where}/{name}: map shard is not an object")
+            return value
+
+        for name, shard in deltas.logical_shards(chain, bits, base, where, check=True).items():
+            if shard is None:
+                (here / name).unlink(missing_ok=True)
+            else:
+                atomic_write(here / name, shard[0], root=root, durable=False)
+        shutil.rmtree(delta_dir)
+        folded.append(where)
+    return folded
+
+
 def write_tree(root: Path, tree: layout.SnapshotTree) -> tuple[list[str], list[str]]:
     """Make the files under ``root`` exactly ``tree``; returns (written, removed) paths.
 
@@ -243,6 +287,7 @@ def reseal(repo: Repository, *, strategy: str | None = None,
     else:
         if strategy is not None or resolutions:
             raise UsageError("--strategy and --resolve only apply while a `git merge` is in progress")
+        fold_deltas(root)
         snapshot = layout.build(layout.load(WorktreeReader(root)))
     written, removed = write_tree(root, snapshot.tree)
     stage_all(root)

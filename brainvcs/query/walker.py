@@ -12,7 +12,7 @@ from ..snapshot import layout
 from ..snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from ..snapshot.paths import Segment
 from ..storage.commits import CommitInfo
-from ..storage.objects import GitTreeReader
+from ..storage.treereader import GitTreeReader
 
 
 # --------------------------------------------------------------------------

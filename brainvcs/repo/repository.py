@@ -29,7 +29,8 @@ from ..storage.graph import CommitGraph
 from ..storage.lock import RepositoryLock
 from ..storage.refs import BRANCH_PREFIX, HEAD, RefStore, check_ref_name
 from ..storage.packs import PackReader
-from ..storage.objects import (FINGERPRINT_TRAILER, GitTreeReader, ObjectId, WriteStats, oid, read_commit)
+from ..storage.objects import FINGERPRINT_TRAILER, ObjectId, WriteStats, oid, read_commit
+from ..storage.treereader import GitTreeReader
 from ..storage.commits import CommitInfo
 from ..storage.revisions import Resolver
 from ..storage.transaction import Transaction, check_author
@@ -65,6 +66,8 @@ class Repository(History, Branches):
         #: Snapshots verified once here (or built by this repository's commits): read without re-hashing.
         self.verified = VerifiedTrees(gitdir)
         self._graph: CommitGraph | None = None
+        #: Store a changed map as a delta on its last rollup (format version 2, docs/format.md §9).
+        self.delta_maps = True
         _OPEN.add(self)
 
     @property
@@ -266,7 +269,7 @@ class Repository(History, Branches):
         if not isinstance(state, Mapping) and object_hook is not None:
             state, trailers = object_hook.to_state(state, trailers)
         plan = self._memory.plan(ref, self.refs.get(ref), state, changed)
-        snapshot = layout.build(state, base=plan.base, changed=plan.trie)
+        snapshot = layout.build(state, base=plan.base, changed=plan.trie, deltas=self.delta_maps)
         with self.transaction("commit") as tx:
             tip = self.refs.get(ref)
             expected = tip if expected_head is _UNSET else expected_head
@@ -295,7 +298,12 @@ class Repository(History, Branches):
                 self._memory.remember(ref, expected, snapshot, state, plan, adopt=private)
                 return CommitResult(self.commit_info(expected), ref, snapshot.fingerprint, WriteStats(0, 0, 0, 0), False)
             if summary is None:  # the learning summary, so `git log` on any host tells the story
-                parent = self.reader(parent_ids[0]) if parent_ids else None
+                parent: layout.TreeReader | None = None
+                if parent_ids and plan.last is not None and plan.last.commit == parent_ids[0]:
+                    # The parent's snapshot is still in memory: no reading back (or rebuilding deltas).
+                    parent = layout.MemoryTreeReader(plan.last.snapshot.tree)
+                elif parent_ids:
+                    parent = self.reader(parent_ids[0])
                 summary = summarize_snapshots(parent, layout.MemoryTreeReader(snapshot.tree))
             commit = tx.add_commit(tree_id, parent_ids, message, author, snapshot.fingerprint, trailers=trailers,
                                    timestamp=timestamp, summary=summary)

@@ -11,19 +11,21 @@ from . import canonical, tensors
 from .canonical import Blake3Digest, blake3_hex
 from .encode import Builder, place, seal
 from .incremental import Rebuilder
-from .names import FORMAT, MANIFEST, TENSOR_DIR, Entry, Snapshot, SnapshotTree, check_module_name, escape_name
+from .names import FORMAT, FORMAT_DELTAS, MANIFEST, TENSOR_DIR, Entry, Snapshot, SnapshotTree, check_module_name, escape_name
 from ..errors import InvalidStateError
 
 
 def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, base: Snapshot | None = None,
-          changed: Any = None) -> Snapshot:
+          changed: Any = None, deltas: bool = False) -> Snapshot:
     """Lay out ``state`` as a snapshot tree (pure: no I/O).
 
     With ``base`` (the snapshot of an earlier version of this state) and
     ``changed`` (the paths that may differ from it, see
     :func:`brainvcs.snapshot.incremental.parse_changed`), only those paths are
     re-encoded; the result is byte-identical to a full build as long as
-    ``changed`` covers every difference.
+    ``changed`` covers every difference. With ``deltas`` a changed map may be
+    stored as deltas on its last rollup (format version 2, :mod:`.deltas`):
+    the same digests and fingerprint, another git tree.
     """
     if not isinstance(state, Mapping):
         raise InvalidStateError("", f"a state must be a mapping of module name to value, not {type(state).__name__}",
@@ -35,8 +37,9 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     built: dict[str, tuple[str, Entry, str, str]] = {}
     rebuild = None
     if base is not None and changed is not None and base.modules:
-        rebuild = Rebuilder(builder, base, changed)
+        rebuild = Rebuilder(builder, base, changed, deltas=deltas)
     chunks: dict[str, frozenset[str]] = {}
+    version_2 = False
     for module in sorted(state, key=lambda k: str(k)):
         check_module_name(module)
         builder.module_chunks = set()
@@ -53,6 +56,7 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
         name = escape_name(module)
         if isinstance(entry, SnapshotTree):
             digest = seal(entry)
+            version_2 = version_2 or entry.has_deltas
             root.entries[name] = entry
         else:
             digest = blake3_hex(entry)
@@ -75,7 +79,7 @@ def build(state: Mapping[str, Any], *, stats: Mapping[str, Any] | None = None, b
     manifest: dict[str, Any] = {
         "digests": digests,
         "fingerprint": fingerprint,
-        "format": FORMAT,
+        "format": FORMAT_DELTAS if version_2 else FORMAT,
         "modules": modules,
         "stats": dict(stats or {}),
     }

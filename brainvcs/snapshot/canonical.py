@@ -214,6 +214,11 @@ def decode_stored(data: bytes, *, what: str = "blob", depth_budget: int = MAX_DE
     return value
 
 
+def encode_decoded(value: Any) -> bytes:
+    """The canonical bytes of a value decoded from stored JSON (tensor descriptors and all), unchecked."""
+    return _plain_encode(value)
+
+
 def _plain_encode(value: Any) -> bytes:
     """The canonical layout of an already-valid decoded value (no checks: it came from JSON)."""
     if _FAST_PATH_OK:

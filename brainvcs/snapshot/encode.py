@@ -249,10 +249,16 @@ def seal(tree: SnapshotTree) -> Blake3Digest:
     if tree.sealed is not None:
         return Blake3Digest(tree.sealed)
     digests: dict[str, str] = {}
+    deltas = tree.chain is not None
     for name, entry in tree.entries.items():
         if name == DIGESTS:
             continue
-        digests[name] = seal(entry) if isinstance(entry, SnapshotTree) else blake3_hex(entry)
+        if isinstance(entry, SnapshotTree):
+            digests[name] = seal(entry)
+            deltas = deltas or entry.has_deltas
+        else:
+            digests[name] = blake3_hex(entry)
+    tree.has_deltas = deltas
     data = canonical.encode(digests)
     tree.entries[DIGESTS] = data
     tree.sealed = blake3_hex(data)

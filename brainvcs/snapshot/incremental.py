@@ -21,11 +21,14 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
-from . import canonical
+import orjson
+
+from . import canonical, deltas
 from .encode import Builder
 from .paths import parse_keys
-from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, Entry, NodeInfo, Snapshot, SnapshotTree, key_hash,
-                    shard_bits, shard_name)
+from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, DeltaChain, Entry, NodeInfo, Snapshot, SnapshotTree,
+                    key_hash, shard_bits, shard_name)
+from ..errors import InvalidStateError
 
 #: Marks "this whole subtree changed" in a :func:`parse_changed` trie.
 ALL: dict[str, Any] = {}
@@ -54,8 +57,10 @@ def parse_changed(paths: Iterable[str | tuple[str, ...] | list[str]]) -> dict[st
 class Rebuilder:
     """Lays out modules of a new state, reusing the unchanged parts of ``base``."""
 
-    def __init__(self, builder: Builder, base: Snapshot, changed: Any) -> None:
+    def __init__(self, builder: Builder, base: Snapshot, changed: Any, *, deltas: bool = False) -> None:
         self.builder = builder
+        #: Store changed maps as deltas on their last rollup (format version 2, :mod:`.deltas`).
+        self.deltas = deltas
         self.base = base
         self.trie = changed if isinstance(changed, dict) else parse_changed(changed)
         self.reused: list[str] = []
@@ -104,6 +109,7 @@ class Rebuilder:
         shift = 64 - bits
         groups = dict(info.groups)
         touched: set[int] = set()
+        removed: list[str] = []
         for key in sub:
             index = key_hash(key) >> shift
             touched.add(index)
@@ -113,6 +119,7 @@ class Rebuilder:
                 keys = [*keys, key]
             elif not present and key in keys:
                 keys = [k for k in keys if k != key]
+                removed.append(key)
             groups[index] = keys
         if sum(len(keys) for keys in groups.values()) != len(value):
             return self.builder._node(value, path, depth)  # an undeclared key came or went
@@ -135,8 +142,25 @@ class Rebuilder:
         tree.entries[MAP_MARKER] = canonical.encode({"bits": bits, "count": len(value)})
         for index in touched:
             _replace(tree, shard_name(index, bits), encoded.get(index))
-        self.builder.infos[path] = NodeInfo("map", size, tree, bits=bits, groups=groups, shard_sizes=sizes)
+        if self.deltas:
+            tree.chain = self._chain(info, value, sub, removed, touched, size, path, depth)
+        self.builder.infos[path] = NodeInfo("map", size, tree, bits=bits, groups=groups, shard_sizes=sizes,
+                                            chain=tree.chain)
         return tree, "map", size
+
+    def _chain(self, info: NodeInfo, value: dict[str, Any], keys: Iterable[str], removed: list[str],
+               shards: Iterable[int], size: int, path: str, depth: int) -> DeltaChain | None:
+        """Format version 2: this commit's delta on the previous chain, or None to write the map whole."""
+        old: dict[str, Any] = {}
+        for index in shards:  # the previous values of the touched keys, from the shards last committed
+            data = _file(info.tree, shard_name(index, info.bits))
+            if data is not None:
+                old.update(orjson.loads(data))
+        try:
+            delta = deltas.delta_blob(value, keys, removed, old, lambda d: self.builder.encode(d, path, depth + 1))
+        except InvalidStateError:  # nested too deep to fit in a delta: the shards hold it
+            return None
+        return None if delta is None else deltas.extend(info.chain, info.tree, delta, size)
 
     def carry_infos(self) -> None:
         """Keep the layout records of reused modules for the next incremental build."""
@@ -150,6 +174,14 @@ def _copy(tree: SnapshotTree) -> SnapshotTree:
     """A new, unsealed directory with the same entries (children stay shared)."""
     return SnapshotTree({name: entry for name, entry in tree.entries.items() if name != "_b3.json"},
                         blob_ids=tree.blob_ids)  # (read only: the store replaces it once this copy is written)
+
+
+def _file(tree: SnapshotTree, path: str) -> bytes | None:
+    """The blob at ``path`` (slash-separated) below ``tree``, or None."""
+    node: Entry | None = tree
+    for part in path.split("/"):
+        node = node.entries.get(part) if isinstance(node, SnapshotTree) else None
+    return node if isinstance(node, bytes) else None
 
 
 def _replace(tree: SnapshotTree, path: str, blob: bytes | None) -> None:

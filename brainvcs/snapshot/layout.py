@@ -20,7 +20,8 @@ of the root's digest map.
 
 The work is split by concept: :mod:`.names` (file names, shard names, the
 tree types), :mod:`.encode` (values into blobs), :mod:`.build` (a whole
-state, fully or incrementally), :mod:`.read` (the verified reader). This
+state, fully or incrementally), :mod:`.deltas` (format version 2: a changed
+map stored as a delta on its last rollup), :mod:`.read` (the verified reader). This
 module only gathers their public names, so callers write ``layout.build``,
 ``layout.load``, ``layout.MANIFEST``.
 """
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 from .build import build
 from .encode import is_chunk_boundary
-from .names import (CHUNK_MAX, CHUNK_TARGET, DIGESTS, FORMAT, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, MAP_MIN_KEYS,
+from .names import (CHUNK_MAX, CHUNK_TARGET, DELTA_DIR, DIGESTS, FORMAT, FORMAT_DELTAS, FORMATS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, MAP_MIN_KEYS,
                     MAX_NAME, MAX_TREE_DEPTH, MEMBER_LIMIT, SHARD_TARGET, SPLIT_LIMIT, TENSOR_CHUNK, TENSOR_DIR, Entry,
                     NodeInfo, Snapshot, SnapshotTree, check_module_name, chunk_name, escape_name, key_hash,
                     shard_bits, shard_name, unescape_name)
@@ -37,7 +38,7 @@ from .read import (Loader, MemoryTreeReader, TreeReader, check_root, load, read_
                    read_verified)
 
 __all__ = [
-    "CHUNK_MAX", "CHUNK_TARGET", "DIGESTS", "FORMAT", "INLINE", "LIST_MARKER", "MANIFEST", "MAP_MARKER",
+    "CHUNK_MAX", "CHUNK_TARGET", "DELTA_DIR", "DIGESTS", "FORMAT", "FORMAT_DELTAS", "FORMATS", "INLINE", "LIST_MARKER", "MANIFEST", "MAP_MARKER",
     "MAP_MIN_KEYS", "MAX_NAME", "MAX_TREE_DEPTH", "MEMBER_LIMIT", "SHARD_TARGET", "SPLIT_LIMIT", "TENSOR_CHUNK",
     "TENSOR_DIR", "Entry", "Loader", "MemoryTreeReader", "NodeInfo", "Snapshot", "SnapshotTree", "TreeReader",
     "build", "check_module_name", "check_root", "chunk_name", "escape_name", "is_chunk_boundary", "key_hash",

@@ -18,11 +18,17 @@ from .canonical import Blake3Digest
 from ..errors import CorruptObjectError, InvalidStateError
 
 FORMAT = "brainvcs-snapshot/1"
+#: The manifest's format when some map is stored as base shards plus deltas (docs/format.md §9).
+FORMAT_DELTAS = "brainvcs-snapshot/2"
+#: Formats this brainvcs reads.
+FORMATS = (FORMAT, FORMAT_DELTAS)
 MANIFEST = "brain.json"
 DIGESTS = "_b3.json"
 INLINE = "_.json"
 MAP_MARKER = "_map.json"
 LIST_MARKER = "_list.json"
+#: The directory of a map's deltas in format version 2 (§9).
+DELTA_DIR = "_delta"
 TENSOR_DIR = "_tensors"
 #: The module of an object-graph state that holds its type tables (docs/format.md §8).
 TYPES_MODULE = "@types"
@@ -60,6 +66,11 @@ class SnapshotTree:
     #: name -> (the blob, its git id) for blobs already written (set by the store; carried into a copy):
     #: a blob still held by the very same bytes object is not hashed again.
     blob_ids: dict[str, tuple[bytes, bytes]] = field(default_factory=dict, compare=False, repr=False)
+    #: Format version 2: this map directory is stored as the base it was rolled up from plus deltas
+    #: (:mod:`.deltas`); the entries above stay the logical (version 1) directory its digests describe.
+    chain: DeltaChain | None = field(default=None, compare=False, repr=False)
+    #: Set by ``seal``: some directory at or below this one is stored with deltas.
+    has_deltas: bool = field(default=False, compare=False, repr=False)
 
     def walk(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
         """Yield ``(path, blob)`` for every blob below this directory."""
@@ -69,6 +80,18 @@ class SnapshotTree:
                 yield from entry.walk(f"{prefix}{name}/")
             else:
                 yield f"{prefix}{name}", entry
+
+
+@dataclass(frozen=True)
+class DeltaChain:
+    """How a map directory is stored in format version 2: its base directory and the deltas since."""
+
+    #: The map's logical directory at its last rollup, as written then (its subtrees carry git ids).
+    base: SnapshotTree
+    #: The canonical delta blobs, oldest first (``_delta/000001.json``, ...).
+    deltas: tuple[bytes, ...]
+    #: The delta directory as written (grows by one file per commit).
+    tree: SnapshotTree
 
 
 @dataclass
@@ -82,6 +105,8 @@ class NodeInfo:
     bits: int = 0
     groups: dict[int, list[str]] = field(default_factory=dict)
     shard_sizes: dict[int, int] = field(default_factory=dict)
+    #: A map stored with deltas (format version 2): the chain to extend on the next commit.
+    chain: DeltaChain | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from . import canonical, tensors
 from .canonical import TENSOR_KEY, blake3_hex
-from .names import (DIGESTS, FORMAT, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, MAX_TREE_DEPTH, TENSOR_DIR, Entry,
+from .names import (DIGESTS, FORMATS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, MAX_TREE_DEPTH, TENSOR_DIR, Entry,
                     SnapshotTree, escape_name, unescape_name)
 from ..errors import CorruptObjectError, IntegrityError, UnsupportedFormatError, UsageError
 
@@ -52,6 +52,26 @@ class MemoryTreeReader:
             raise KeyError(path)
         return {name: isinstance(entry, SnapshotTree) for name, entry in node.entries.items()}
 
+    def delta_chain(self, path: str) -> tuple[object, tuple[object, ...]] | None:
+        """For a map directory at ``path``: the identity of its base and of its deltas (format version 2).
+
+        A map written whole is the base of the next commit's chain: its identity is its own.
+        """
+        try:
+            node = self._node(path)
+        except KeyError:
+            return None
+        if not isinstance(node, SnapshotTree) or MAP_MARKER not in node.entries:
+            return None
+        if node.chain is None:
+            return id(node), ()
+        return id(node.chain.base), tuple(node.chain.deltas)
+
+    def delta_bytes(self, path: str, identity: object) -> bytes:
+        """A delta of :meth:`delta_chain` (in memory, its identity is its bytes)."""
+        assert isinstance(identity, bytes)
+        return identity
+
     def read_file(self, path: str) -> bytes:
         """Bytes of the blob at ``path`` (KeyError if there is none)."""
         node = self._node(path)
@@ -70,8 +90,9 @@ def read_manifest(reader: TreeReader) -> dict[str, Any]:
     if (not isinstance(manifest, dict) or not isinstance(manifest.get("digests"), dict)
             or not isinstance(manifest.get("modules"), dict)):
         raise CorruptObjectError(f"{MANIFEST} is malformed")
-    if manifest.get("format") != FORMAT:
-        raise UnsupportedFormatError(f"snapshot format {manifest.get('format')!r} is not supported (this brainvcs reads {FORMAT})",
+    if manifest.get("format") not in FORMATS:
+        raise UnsupportedFormatError(f"snapshot format {manifest.get('format')!r} is not supported "
+                                     f"(this brainvcs reads {' and '.join(FORMATS)})",
                                      "upgrade brainvcs")
     _check_digests(manifest["digests"], MANIFEST)
     computed = blake3_hex(canonical.encode(manifest["digests"]))
@@ -136,6 +157,7 @@ class Loader:
         #: Set by a reader of a snapshot verified once before (brainvcs.storage.verified): digests and the
         #: canonical form are not checked again; the structure still is.
         self.trusted = bool(getattr(reader, "trusted", False))
+        self._take = getattr(reader, "take_decoded", None)
 
     def verified(self, path: str, expected: str) -> bytes:
         """The bytes at ``path``, which must have BLAKE3 digest ``expected``."""
@@ -144,8 +166,10 @@ class Loader:
     def json(self, path: str, expected: str, depth: int = 0) -> Any:
         """The canonical JSON value at ``path`` (tensors restored); ``depth`` is its nesting level."""
         data = self.verified(path, expected)
-        value = canonical.decode_stored(data, what=path, depth_budget=canonical.MAX_DEPTH - depth,
-                                        trusted=self.trusted)
+        value = self._take(path) if self._take is not None else None
+        if value is None:  # (a shard rebuilt from format version 2's deltas comes decoded: see storage.deltaview)
+            value = canonical.decode_stored(data, what=path, depth_budget=canonical.MAX_DEPTH - depth,
+                                            trusted=self.trusted)
         if tensors.NEEDLE in data:  # descriptors are rare: walk only when present
             value = self.restore_tensors(value, path)
         return value

@@ -4,8 +4,8 @@ Writes go through :class:`ObjectWriter`, which turns a
 :class:`~brainvcs.snapshot.layout.SnapshotTree` into git blobs and trees, keeps only the
 objects the repository does not have yet, and writes them (plus the commit)
 as **one pack**, fsynced before any ref moves. Reads go through
-:class:`GitTreeReader`, which refuses anything a snapshot never contains
-(symlinks, submodules, odd names) so a hostile tree cannot smuggle data in.
+:class:`~.treereader.GitTreeReader`, which refuses anything a snapshot never
+contains (symlinks, submodules, odd names) so a hostile tree cannot smuggle data in.
 
 Both a disk repository and dulwich's in-memory repository satisfy the small
 :class:`ObjectStorage` protocol, so tests can run either.
@@ -16,18 +16,17 @@ from __future__ import annotations
 import errno
 import os
 import re
-import stat
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NewType, Protocol
 
-from dulwich.objects import Blob, Commit, ObjectID, RawObjectID, ShaFile, Tree, hex_to_sha, parse_tree
+from dulwich.objects import Blob, Commit, ObjectID, RawObjectID, ShaFile, Tree, hex_to_sha
 from dulwich.object_store import BaseObjectStore, DiskObjectStore
 
 from ..errors import BrainVCSError, CorruptObjectError, InvalidStateError, StorageFullError
+from ..snapshot import deltas
 from ..snapshot.layout import TENSOR_CHUNK, TENSOR_DIR, SnapshotTree
-from .packformat import ObjectTooLargeError, check_entry_sizes
+from .packformat import check_entry_sizes
 from .packs import PackReader, fsync_dir, write_pack
 
 _fsync_dir = fsync_dir  # used by gc
@@ -150,6 +149,12 @@ class ObjectWriter:
         if tree.git_id is not None:
             # Shared with a snapshot already written: all of it exists.
             return tree.git_id
+        if tree.chain is not None:
+            # Format version 2: the map is stored as its base plus deltas; the logical directory
+            # (whose digests the parents hold) is what a reader rebuilds from them.
+            sha = self._tree(deltas.stored_form(tree), path)
+            self._named.append((tree, sha, {}))
+            return sha
         git_tree = Tree()
         known = tree.blob_ids
         blobs: dict[str, tuple[bytes, bytes]] = {}
@@ -292,120 +297,6 @@ def read_commit(store: BaseObjectStore, sha: bytes | str) -> Commit:
     if not isinstance(obj, Commit):
         raise CorruptObjectError(f"object {oid(obj.id)[:12]} is a {obj.type_name.decode()}, not a commit")
     return obj
-
-
-def _check_entry_name(name: bytes, where: str) -> str:
-    try:
-        text = name.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CorruptObjectError(f"{where}: entry name is not UTF-8") from None
-    if text in ("", ".", "..") or "/" in text or "\\" in text or "\0" in text or text.startswith(".git"):
-        raise CorruptObjectError(f"{where}: refusing entry name {text!r}")
-    return text
-
-
-class GitTreeReader:
-    """Read-only view of one snapshot tree (implements layout.TreeReader)."""
-
-    def __init__(self, store: BaseObjectStore, tree_id: bytes | str, packs: PackReader | None = None) -> None:
-        self._store = store
-        self._packs = packs
-        self._root = tree_id.encode("ascii") if isinstance(tree_id, str) else tree_id
-        self._dirs: dict[str, dict[str, tuple[bool, bytes]]] = {}
-        self.blobs_read = 0
-        self.bytes_read = 0
-        #: The snapshot was verified once in this repository (:mod:`.verified`): blobs are not re-hashed.
-        self.trusted = False
-
-    @property
-    def tree_id(self) -> str:
-        """The git id of the snapshot's root tree (hex)."""
-        return self._root.decode("ascii")
-
-    def _listing(self, path: str) -> dict[str, tuple[bool, bytes]]:
-        cached = self._dirs.get(path)
-        if cached is not None:
-            return cached
-        if path == "":
-            sha = self._root
-        else:
-            parent, _, name = path.rpartition("/")
-            entry = self._listing(parent).get(name)
-            if entry is None or not entry[0]:
-                raise KeyError(path)
-            sha = entry[1]
-        try:
-            type_num, raw = self._raw(sha, path or "snapshot root", MAX_TREE_BYTES)
-        except ObjectTooLargeError as exc:
-            raise CorruptObjectError(f"{path or 'snapshot root'}: {exc.message}", exc.hint) from None
-        if type_num != Tree.type_num:
-            raise CorruptObjectError(f"{path or 'snapshot root'}: expected a tree")
-        try:
-            items = parse_tree(raw, 20)
-        except Exception as exc:
-            raise CorruptObjectError(f"{path or 'snapshot root'}: malformed tree ({exc})") from None
-        listing: dict[str, tuple[bool, bytes]] = {}
-        for item_path, mode, item_sha in items:
-            name = _check_entry_name(item_path, path or "snapshot root")
-            if mode == _DIR_MODE:
-                listing[name] = (True, item_sha)
-            elif stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
-                listing[name] = (False, item_sha)
-            else:
-                raise CorruptObjectError(f"{path}/{name}: entry mode {mode:o} (symlink or submodule) "
-                                         "never appears in a brainvcs snapshot; refusing it")
-        self._dirs[path] = listing
-        return listing
-
-    def list_dir(self, path: str) -> dict[str, bool]:
-        """Entry names of a directory -> whether each is a directory."""
-        return {name: is_dir for name, (is_dir, _) in self._listing(path).items()}
-
-    def entry_id(self, path: str) -> ObjectId:
-        """Git object id of the blob or tree at ``path``."""
-        if path == "":
-            return oid(self._root)
-        parent, _, name = path.rpartition("/")
-        entry = self._listing(parent).get(name)
-        if entry is None:
-            raise KeyError(path)
-        return oid(entry[1])
-
-    def read_file(self, path: str) -> bytes:
-        """Bytes of the blob at ``path`` (KeyError if there is none)."""
-        parent, _, name = path.rpartition("/")
-        entry = self._listing(parent).get(name)
-        if entry is None or entry[0]:
-            raise KeyError(path)
-        limit = MAX_TENSOR_CHUNK_BLOB if path.startswith(_TENSOR_PREFIX) else MAX_JSON_BLOB_BYTES
-        try:
-            type_num, data = self._raw(entry[1], path, limit)
-        except ObjectTooLargeError as exc:
-            raise CorruptObjectError(f"{path}: {exc.message}", exc.hint) from None
-        if type_num != Blob.type_num:
-            raise CorruptObjectError(f"{path}: expected a blob")
-        if len(data) > limit:
-            raise CorruptObjectError(f"{path}: blob of {len(data)} bytes exceeds the {limit}-byte limit")
-        self.blobs_read += 1
-        self.bytes_read += len(data)
-        return data
-
-    def _raw(self, sha: bytes, what: str, limit: int = MAX_BLOB_BYTES) -> tuple[int, bytes]:
-        if self._packs is not None:
-            found = self._packs.read(hex_to_sha(git_id(sha)), limit)
-            if found is not None:
-                return found
-        obj = read_object(self._store, sha, what, limit)
-        return obj.type_num, obj.as_raw_string()
-
-    def walk_files(self, path: str = "") -> Iterator[str]:
-        """Every blob path below ``path``."""
-        for name, is_dir in sorted(self.list_dir(path).items()):
-            full = f"{path}/{name}" if path else name
-            if is_dir:
-                yield from self.walk_files(full)
-            else:
-                yield full
 
 
 def pack_count(store: BaseObjectStore) -> int:

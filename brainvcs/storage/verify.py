@@ -30,7 +30,8 @@ from dulwich.object_store import BaseObjectStore, DiskObjectStore
 from ..snapshot import canonical, layout, tensors
 from ..errors import BrainVCSError
 from .graph import CommitGraph
-from .objects import FINGERPRINT_TRAILER, GitTreeReader, ObjectId, parse_trailers, read_object
+from .objects import FINGERPRINT_TRAILER, ObjectId, parse_trailers, read_object
+from .treereader import GitTreeReader
 
 
 @dataclass
