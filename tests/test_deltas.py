@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from brainvcs import Repository
 from brainvcs.diff.engine import diff_snapshots
 from brainvcs.diff.render import to_json
-from brainvcs.errors import CorruptObjectError
+from brainvcs.errors import CorruptObjectError, PathNotFoundError
 from brainvcs.merge.reseal import fold_deltas
 from brainvcs.snapshot import canonical, deltas, layout
 from brainvcs.storage.objects import read_commit
@@ -329,3 +329,44 @@ def test_any_sequence_of_edits_reads_back_with_the_fingerprint_of_a_full_build(t
     assert isinstance(reader, GitTreeReader)
     assert to_json(diff_snapshots(fresh.reader("HEAD~1"), reader)) == to_json(diff_snapshots(
         repo.reader("HEAD~1"), repo.reader()))
+
+
+def test_the_history_of_a_key_reads_deltas_not_rebuilt_maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from brainvcs.query.history import history, value_at
+    from brainvcs.storage import deltaview
+
+    repos = {}
+    for name, on in (("chains", True), ("whole", False)):
+        repo = Repository.init(tmp_path / name)
+        repo.delta_maps = on
+        s = state()
+        rng = random.Random(5)
+        repo.commit(s, "first", author=IDENTITY)
+        for i in range(12):
+            edit(s, rng, count=30)
+            s["lang"]["freq"]["w00003"] = i if i % 3 else None
+            if i == 7:
+                s["lang"]["freq"].pop("w00004", None)
+            repo.commit(s, f"step {i}", author=IDENTITY)
+        repos[name] = repo
+    rebuilt = []
+    monkeypatch.setattr(deltaview, "logical_map", lambda *a: rebuilt.append(a) or pytest.fail("rebuilt a map"))
+    def points(repo: Repository, path: str) -> list[tuple[Any, bool]] | str:
+        try:
+            return [(p.value, p.present) for p in history(repo, path)]
+        except PathNotFoundError as exc:
+            return exc.message
+
+    seen = []
+    for key in ("w00003", "w00004", "w00005", "w03999", "nope"):
+        path = f"lang.freq.{key}"
+        chains = points(repos["chains"], path)
+        monkeypatch.undo()
+        whole = points(repos["whole"], path)
+        monkeypatch.setattr(deltaview, "logical_map", lambda *a: pytest.fail("rebuilt a map"))
+        assert chains == whole, key
+        seen.append(isinstance(chains, list))
+    assert seen[:3] == [True, True, True] and seen[4] is False  # keys with a history, and one never there
+    assert value_at(repos["chains"], "HEAD~3", "lang.freq.w00003") == value_at(repos["whole"], "HEAD~3",
+                                                                               "lang.freq.w00003")
+    assert not rebuilt

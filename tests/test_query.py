@@ -202,8 +202,10 @@ def test_sharded_layout_agrees_with_full_checkouts(mem_repo: Repository) -> None
             len(state["response_generator"]["response_memory"]), len(state["brain_history"])]
 
 
-def test_history_reads_only_the_shard_that_holds_the_key(mem_repo: Repository,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("delta_maps", [False, True])
+def test_history_reads_only_the_shard_that_holds_the_key(mem_repo: Repository, monkeypatch: pytest.MonkeyPatch,
+                                                         delta_maps: bool) -> None:
+    mem_repo.delta_maps = delta_maps
     big = {f"key{i:05d}": "x" * 300 for i in range(5000)}  # > 1 MiB: a map sharded two levels deep
     for step in range(4):
         big["key00042"] = "y" * step
@@ -220,7 +222,9 @@ def test_history_reads_only_the_shard_that_holds_the_key(mem_repo: Repository,
     points = history(mem_repo, "big.key00042")
     assert [p.value for p in points] == ["", "y", "yy", "yyy"]
     blobs = [p for p in reads if not p.endswith(("_b3.json", "brain.json", "_map.json"))]
-    assert len(blobs) == 4 and len(set(blobs)) == 1 and blobs[0].count("/") == 2  # big/xx/y.json, once per change
+    # Version 1: big/xx/y.json, once per change. Version 2: the base's shard once; each later commit's delta
+    # (read by id, not by path) holds the key.
+    assert len(blobs) == (1 if delta_maps else 4) and len(set(blobs)) == 1 and blobs[0].count("/") == 2
     assert not any(p.startswith("elsewhere") for p in reads)
     reads.clear()
     assert [p.value for p in history(mem_repo, "big.key00100")] == ["x" * 300] * 4  # in a shard no step touches

@@ -8,8 +8,8 @@ from typing import Any
 
 from ..errors import CorruptObjectError, IntegrityError
 from ..repo import Repository
-from ..snapshot import layout
-from ..snapshot.layout import INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
+from ..snapshot import canonical, deltas, layout, tensors
+from ..snapshot.layout import DELTA_DIR, INLINE, LIST_MARKER, MAP_MARKER, escape_name, key_hash, shard_name
 from ..snapshot.paths import Segment
 from ..storage.commits import CommitInfo
 from ..storage.treereader import GitTreeReader
@@ -116,6 +116,10 @@ class Walker:
         loader = self.loader
         if not node.is_dir:
             return _walk(self._json(node), segments[i:])
+        if type(segments[i]) is str and self.reader is not None and self.reader.trusted:
+            chain = self.reader.delta_chain(node.path)
+            if chain is not None and chain[1]:
+                return self._in_chain(node, chain[1], segments, i)
         digests = loader.dir_digests(node.path, node.digest)
         listing = self.reader.list_dir(node.path) if self.reader is not None else {}
         segment = segments[i]
@@ -153,6 +157,42 @@ class Walker:
             return _ABSENT
         # A shard is a dict of the map's own keys: walking from segment i finds the key in it.
         return self._locate(base.entry(leaf, False, level[leaf]), segments, i)
+
+    def _in_chain(self, node: _Node, chain: tuple[object, ...], segments: tuple[Segment, ...], i: int) -> _Found:
+        """A key of a map stored as base plus deltas (format version 2), read without rebuilding the map.
+
+        The newest delta that changes the key holds its value (or its removal); otherwise the
+        base shard does. Only for a snapshot verified once here: its deltas agree with its digests.
+        """
+        assert self.reader is not None
+        key = segments[i]
+        assert isinstance(key, str)
+        for identity in reversed(chain):
+            memo = ("delta", identity)
+            if memo not in self.memo:
+                data = self.reader.delta_bytes(node.path, identity)
+                self.memo[memo] = deltas.read_delta(data, f"{node.path}/{DELTA_DIR}", trusted=True)
+            delta: deltas.Delta = self.memo[memo]
+            if key in delta.set:
+                return _walk({key: delta.set[key]}, segments[i:])
+            if key in delta.removed:
+                return _ABSENT
+        marker = self.reader.base_file(node.path, MAP_MARKER)
+        info = canonical.decode(marker[1], what=f"{node.path}/{MAP_MARKER}") if marker is not None else None
+        bits = info.get("bits") if isinstance(info, dict) else None
+        if type(bits) is not int or not 1 <= bits <= 24:
+            raise CorruptObjectError(f"{node.path}/{MAP_MARKER}: malformed ({info!r})")
+        shard = shard_name(key_hash(key) >> (64 - bits), bits)
+        found = self.reader.base_file(node.path, shard)
+        if found is None:
+            return _ABSENT
+        memo = ("base", found[0])
+        if memo not in self.memo:
+            value = canonical.decode_stored(found[1], what=f"{node.path}/{shard}", trusted=True)
+            if tensors.NEEDLE in found[1]:
+                value = self.loader.restore_tensors(value, f"{node.path}/{shard}")
+            self.memo[memo] = value
+        return _walk(self.memo[memo], segments[i:])
 
     def _in_list(self, node: _Node, digests: dict[str, str], segments: tuple[Segment, ...], i: int) -> _Found:
         marker = self.loader.json(f"{node.path}/{LIST_MARKER}", digests[LIST_MARKER])

@@ -133,6 +133,27 @@ class GitTreeReader:
         names = deltas.check_names({n: is_dir for n, (is_dir, _) in files.items()}, path)
         return base, tuple(files[n][1] for n in names)
 
+    def base_file(self, path: str, relative: str) -> tuple[bytes, bytes] | None:
+        """The id and bytes of file ``relative`` (slash-separated) in the directory stored at ``path``.
+
+        For a map stored with deltas this is its base, as the rollup wrote it (None if absent).
+        """
+        parent, _, name = path.rpartition("/")
+        entry = self._listing(parent).get(name)
+        if entry is None or not entry[0]:
+            return None
+        *dirs, leaf = relative.split("/")
+        listing = self.parse_tree(entry[1], path)
+        for part in dirs:
+            sub = listing.get(part)
+            if sub is None or not sub[0]:
+                return None
+            listing = self.parse_tree(sub[1], f"{path}/{part}")
+        found = listing.get(leaf)
+        if found is None or found[0]:
+            return None
+        return found[1], self.read_blob(found[1], f"{path}/{relative}")
+
     def delta_bytes(self, path: str, identity: object) -> bytes:
         """The delta blob ``identity`` (an id :meth:`delta_chain` gave) of the map at ``path``."""
         assert isinstance(identity, bytes)
