@@ -177,20 +177,28 @@ def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str
                    where: str, *, check: bool) -> dict[str, tuple[bytes, dict[str, Any]] | None]:
     """Shard path -> its logical bytes and value (None: no longer exists) for every shard the deltas change.
 
-    ``base(name)`` is the decoded base shard at that path, or None if the base has none. The
+    ``base(name)`` is the decoded base shard at that path (a fresh value: it is changed in place),
+    or None if the base has none. The
     deltas are applied in order; each must find what it says it changes (a key it calls new
     absent, a key with a ``"was"`` present, with that very value when ``check``). The value's
     keys are in the order its bytes list them (sorted), as a reader of the bytes would give.
     """
     shift = 64 - bits
-    by_shard: dict[str, list[tuple[Delta, str]]] = {}
+    by_shard: dict[int, list[tuple[Delta, str]]] = {}
     for delta in chain:
         for key in delta.keys():
-            by_shard.setdefault(shard_name(key_hash(key) >> shift, bits), []).append((delta, key))
+            index = key_hash(key) >> shift
+            changes = by_shard.get(index)
+            if changes is None:
+                by_shard[index] = [(delta, key)]
+            else:
+                changes.append((delta, key))
     out: dict[str, tuple[bytes, dict[str, Any]] | None] = {}
-    for name, changes in by_shard.items():
+    for index, changes in by_shard.items():
+        name = shard_name(index, bits)
         found = base(name)
-        shard = {} if found is None else dict(found)
+        shard = {} if found is None else found
+        added = False
         for delta, key in changes:
             if key in delta.was:
                 if key not in shard or check and not _same(shard[key], delta.was[key]):
@@ -198,12 +206,15 @@ def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str
                                              "map's (the chain does not apply to its base)")
             elif key in shard:
                 raise CorruptObjectError(f"{where}/{DELTA_DIR}: a delta adds {key!r}, which the map already holds")
+            else:
+                added = True
             if key in delta.set:
                 shard[key] = delta.set[key]
             else:
                 del shard[key]
         if shard:
-            shard = dict(sorted(shard.items()))
+            if added:  # a key set anew goes last; the stored order is sorted
+                shard = dict(sorted(shard.items()))
             out[name] = (canonical.encode_decoded(shard), shard)
         else:
             out[name] = None
