@@ -149,18 +149,26 @@ def test_a_commit_with_a_chain_writes_only_the_delta_and_the_directories_above(
     # The delta, the map's _map.json and _b3.json, brain.json, the module's _b3.json; their trees and the commit.
     assert result.written.blobs <= 6
     assert result.written.trees <= 5
-    delta = deltas.read_delta(repo.reader().delta_bytes(MAP, repo.reader().delta_chain(MAP)[1][-1]), "", trusted=False)
-    assert delta.set == {"w00001": 123456789} and delta.removed == [] and delta.was == {"w00001": 1}
+    data = repo.reader().delta_bytes(MAP, repo.reader().delta_chain(MAP)[1][-1])
+    assert data == b'{\n  "w00001": {\n    "now": 123456789,\n    "was": 1\n  }\n}\n'
+    assert result.written.bytes < 6_000  # the map alone encodes to ~50 KB
 
 
 def test_the_delta_blob_is_readable_canonical_json() -> None:
     value = {"a": 1, "b": [1.5], "new": "x"}
     data = deltas.delta_blob(value, ["a", "new", "b"], ["gone"], {"a": 0, "b": [1.0], "gone": True},
                              lambda v: canonical.encode(v, depth_budget=126))
-    assert data == (b'{\n  "del": [\n    "gone"\n  ],\n  "set": {\n    "a": 1,\n    "b": [\n      1.5\n    ],\n'
-                    b'    "new": "x"\n  },\n  "was": {\n    "a": 0,\n    "b": [\n      1.0\n    ],\n'
-                    b'    "gone": true\n  }\n}\n')
-    assert canonical.is_canonical(data)
+    assert data == (b'{\n  "a": {\n    "now": 1,\n    "was": 0\n  },\n'
+                    b'  "b": {\n    "now": [\n      1.5\n    ],\n    "was": [\n      1.0\n    ]\n  },\n'
+                    b'  "gone": {\n    "was": true\n  },\n'
+                    b'  "new": {\n    "now": "x"\n  }\n}\n')
+    assert data is not None and canonical.is_canonical(data)
+    delta = deltas.read_delta(data, "d", trusted=False)
+    assert (delta.removed, delta.set, delta.was) == (["gone"], {"a": 1, "b": [1.5], "new": "x"},
+                                                      {"a": 0, "b": [1.0], "gone": True})
+    for bad in (b"{}\n", b'{\n  "a": {}\n}\n', b'{\n  "a": {\n    "then": 1\n  }\n}\n', b"[]\n"):
+        with pytest.raises(CorruptObjectError):
+            deltas.read_delta(bad, "d", trusted=False)
 
 
 def test_a_map_whose_values_hold_tensors_is_written_whole(tmp_path: Path) -> None:
@@ -252,25 +260,24 @@ def test_a_damaged_chain_is_refused_by_checkout_and_verify(chain_repo: tuple[Rep
                                                            damage: str) -> None:
     repo, _, path = chain_repo
     delta = last_delta(repo)
-    some = next(iter(delta["set"]))
+    some = next(key for key, change in delta.items() if "now" in change)
     target, data = delta_path(repo, 4), None
     if damage == "lying was":
-        held = next(k for k in delta["set"] if k in delta["was"])
-        delta["was"][held] = "not what it was"
+        held = next(key for key, change in delta.items() if "now" in change and "was" in change)
+        delta[held]["was"] = "not what it was"
         data = canonical.encode_decoded(delta)
     elif damage == "value changed":
-        delta["set"][some] = "tampered"
+        delta[some]["now"] = "tampered"
         data = canonical.encode_decoded(delta)
     elif damage == "extra file":
         target, data = delta_path(repo, 6), canonical.encode_decoded(delta)
     elif damage == "not canonical":
         data = orjson.dumps(delta)
     elif damage == "adds a held key":
-        delta["set"]["w00002"] = 5
+        delta["w00002"] = {"now": 5}
         data = canonical.encode_decoded(delta)
     elif damage == "removes an absent key":
-        delta["del"] = sorted([*delta["del"], "never-there"])
-        delta["was"]["never-there"] = 1
+        delta["never-there"] = {"was": 1}
         data = canonical.encode_decoded(delta)
     commit = replace(repo, target, data)
     fresh = Repository.open(path)

@@ -5,7 +5,8 @@ shards, so rewriting shards makes a commit cost the map, not the change. In
 version 2 a commit that changes a map it committed before may store that map
 as the directory of its last *rollup* (the base, shared with the commit that
 wrote it) plus ``_delta/000001.json``, ``000002.json``, ...: canonical objects
-``{"del": [keys], "set": {key: value}}``, one per commit, applied in order.
+``{key: {"now": value, "was": old value}}`` (``now`` alone for a key added,
+``was`` alone for one removed), one per commit, applied in order.
 The map's ``_map.json`` and ``_b3.json`` stay those of the logical (version 1)
 directory, so digests, the fingerprint and every reader see the same state
 whatever the history; only the git tree differs between rollups. A chain is
@@ -72,19 +73,25 @@ def delta_blob(value: Mapping[str, Any], touched: Iterable[str], removed: Iterab
                encode: Callable[[Any], bytes]) -> bytes | None:
     """The canonical delta that sets every ``touched`` key still in ``value`` and removes ``removed``.
 
-    ``old`` holds the previous value (decoded from its shard) of every touched key that existed;
-    they go in ``"was"``, so a diff of adjacent commits reads the delta alone. None when a value
-    holds a tensor (its chunks live beside the shards: such a map is written whole).
+    ``old`` holds the previous value (decoded from its shard) of every touched key that existed:
+    it goes beside the new one (``"was"``, ``"now"``), so a diff of adjacent commits reads the
+    delta alone, and the two compress against each other. None when a value holds a tensor
+    (its chunks live beside the shards: such a map is written whole) or nothing changed.
     """
-    changed = {key: value[key] for key in touched if key in value}
-    gone = sorted(removed)
-    was = {key: old[key] for key in (*changed, *gone) if key in old}
-    if not changed and not gone:
+    now = {key: value[key] for key in touched if key in value}
+    keys = sorted({*now, *removed})
+    if not keys:
         return None
-    members = [("del", canonical.encode(gone)), ("set", encode(changed)), ("was", canonical.encode_decoded(was))]
-    if any(tensors.NEEDLE in data for _, data in members):
-        return None
-    return assemble_object(members)
+    members = []
+    for key in keys:
+        parts = []
+        if key in now:
+            parts.append(("now", encode(now[key])))
+        if key in old:
+            parts.append(("was", canonical.encode_decoded(old[key])))
+        members.append((key, assemble_object(parts)))
+    data = assemble_object(members)
+    return None if tensors.NEEDLE in data else data
 
 
 def stored_form(tree: SnapshotTree) -> SnapshotTree:
@@ -120,7 +127,7 @@ def check_names(names: Mapping[str, bool], where: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Delta:
-    """One decoded delta: keys removed, keys set, and the previous value of each key that existed."""
+    """One decoded delta: keys removed, keys set (``now``), and the previous value of each key that existed."""
 
     removed: list[str]
     set: dict[str, Any]
@@ -133,18 +140,23 @@ class Delta:
 
 
 def read_delta(data: bytes, where: str, *, trusted: bool) -> Delta:
-    """Decode and check one delta blob."""
+    """Decode and check one delta blob: ``{key: {"now": value, "was": old value}}``, one or both per key."""
     value = canonical.decode_stored(data, what=where, trusted=trusted)
-    if (not isinstance(value, dict) or set(value) != {"del", "set", "was"} or not isinstance(value["del"], list)
-            or not isinstance(value["set"], dict) or not isinstance(value["was"], dict)):
-        raise CorruptObjectError(f"{where}: a delta must be {{\"del\": [keys], \"set\": {{...}}, \"was\": {{...}}}}")
-    removed, changed, was = value["del"], value["set"], value["was"]
-    if (any(type(key) is not str for key in removed) or removed != sorted(set(removed))
-            or not removed and not changed or not set(removed).isdisjoint(changed)
-            or not set(removed) <= set(was) or not set(was) <= set(removed) | set(changed)):
-        raise CorruptObjectError(f"{where}: \"del\" must list distinct keys in order, none of them set and each "
-                                 "with its old value in \"was\", \"was\" only keys it changes, and a delta must "
-                                 "change something")
+    if not isinstance(value, dict) or not value:
+        raise CorruptObjectError(f"{where}: a delta must be a non-empty object of changed keys")
+    removed: list[str] = []
+    changed: dict[str, Any] = {}
+    was: dict[str, Any] = {}
+    for key, change in value.items():
+        if not isinstance(change, dict) or not change or not set(change) <= {"now", "was"}:
+            raise CorruptObjectError(f"{where}: the change of {key!r} must be {{\"now\": value, \"was\": old value}} "
+                                     "(either one alone for a key added or removed)")
+        if "now" in change:
+            changed[key] = change["now"]
+        else:
+            removed.append(key)
+        if "was" in change:
+            was[key] = change["was"]
     return Delta(removed, changed, was)
 
 

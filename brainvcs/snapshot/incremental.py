@@ -157,7 +157,7 @@ class Rebuilder:
             if data is not None:
                 old.update(orjson.loads(data))
         try:
-            delta = deltas.delta_blob(value, keys, removed, old, lambda d: self.builder.encode(d, path, depth + 1))
+            delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, depth + 2))
         except InvalidStateError:  # nested too deep to fit in a delta: the shards hold it
             return None
         return None if delta is None else deltas.extend(info.chain, info.tree, delta, size)
