@@ -377,3 +377,19 @@ def test_the_history_of_a_key_reads_deltas_not_rebuilt_maps(tmp_path: Path, monk
     assert value_at(repos["chains"], "HEAD~3", "lang.freq.w00003") == value_at(repos["whole"], "HEAD~3",
                                                                                "lang.freq.w00003")
     assert not rebuilt
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.floats(allow_nan=False,
+                     allow_infinity=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(shard=st.dictionaries(st.text(min_size=0, max_size=6), _JSON, min_size=1, max_size=12),
+       extra=st.lists(st.text(max_size=6), max_size=4))
+def test_shard_values_reads_the_members_a_full_parse_would(shard: dict[str, Any], extra: list[str]) -> None:
+    data = canonical.encode(shard)
+    keys = [*shard][::2] + extra  # some present, some perhaps not (keys that prefix others, quotes, unicode)
+    parsed = orjson.loads(data)
+    assert deltas.shard_values(data, keys) == {k: parsed[k] for k in keys if k in parsed}

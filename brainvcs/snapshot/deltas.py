@@ -24,9 +24,12 @@ if they were stored (so checkout, diff, verify, history all read version 1).
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from . import canonical, tensors
 from .encode import assemble_object
@@ -59,14 +62,20 @@ def extend(chain: DeltaChain | None, previous: SnapshotTree, delta: bytes, size:
     if chain is None:
         if previous.git_id is None:  # the previous directory was never written: nothing to build on
             return None
-        base, deltas, tree = previous, (delta,), SnapshotTree()
+        # The base is kept as its written entries only: every subdirectory by its git id, so a chain
+        # does not keep a second copy of the map's shards in memory.
+        base = SnapshotTree({name: SnapshotTree(git_id=entry.git_id) if isinstance(entry, SnapshotTree) else entry
+                             for name, entry in previous.entries.items()}, blob_ids=previous.blob_ids)
+        deltas, tree = (delta,), SnapshotTree()
+        origin: weakref.ref[SnapshotTree] | None = weakref.ref(previous)
+        token = object()
     else:
-        base, deltas, tree = chain.base, (*chain.deltas, delta), SnapshotTree(dict(chain.tree.entries),
-                                                                                 blob_ids=chain.tree.blob_ids)
+        base, deltas, origin, token = chain.base, (*chain.deltas, delta), chain.origin, chain.token
+        tree = SnapshotTree(dict(chain.tree.entries), blob_ids=chain.tree.blob_ids)
     if len(deltas) > MAX_DELTAS or sum(map(len, deltas)) * ROLLUP_SHARE > size:
         return None
     tree.entries[delta_name(len(deltas))] = delta
-    return DeltaChain(base, deltas, tree)
+    return DeltaChain(base, deltas, tree, origin, token)
 
 
 def delta_blob(value: Mapping[str, Any], touched: Iterable[str], removed: Iterable[str], old: Mapping[str, Any],
@@ -75,23 +84,40 @@ def delta_blob(value: Mapping[str, Any], touched: Iterable[str], removed: Iterab
 
     ``old`` holds the previous value (decoded from its shard) of every touched key that existed:
     it goes beside the new one (``"was"``, ``"now"``), so a diff of adjacent commits reads the
-    delta alone, and the two compress against each other. None when a value holds a tensor
+    delta alone, and the two compress against each other. ``encode`` is the layout's encoder
+    (live values, numpy scalars). None when a value holds a tensor
     (its chunks live beside the shards: such a map is written whole) or nothing changed.
     """
     now = {key: value[key] for key in touched if key in value}
-    keys = sorted({*now, *removed})
-    if not keys:
-        return None
-    members = []
-    for key in keys:
-        parts = []
+    changes: dict[str, dict[str, Any]] = {}
+    for key in {*now, *removed}:
+        change = changes[key] = {}
         if key in now:
-            parts.append(("now", encode(now[key])))
+            change["now"] = now[key]
         if key in old:
-            parts.append(("was", canonical.encode_decoded(old[key])))
-        members.append((key, assemble_object(parts)))
-    data = assemble_object(members)
+            change["was"] = old[key]
+    if not changes:
+        return None
+    data = encode(changes)  # old values came from a shard: plain JSON, and a tensor descriptor shows below
     return None if tensors.NEEDLE in data else data
+
+
+def shard_values(shard: bytes, keys: Iterable[str]) -> dict[str, Any]:
+    """The values of ``keys`` (those present) in a canonical map shard, decoding nothing else.
+
+    Canonical layout puts each top-level member on a line of its own at two
+    spaces of indentation (nested lines are deeper, strings hold no raw
+    newline), so ``\n  "key": `` finds a member and ``,\n  "`` ends it.
+    """
+    parts = []
+    for key in keys:
+        head = b"\n  " + canonical.encode(key)[:-1] + b": "
+        start = shard.find(head)
+        if start < 0:
+            continue
+        end = shard.find(b',\n  "', start + len(head))
+        parts.append(shard[start + 3:end if end >= 0 else len(shard) - 3])
+    return orjson.loads(b"{" + b",".join(parts) + b"}") if parts else {}
 
 
 def stored_form(tree: SnapshotTree) -> SnapshotTree:

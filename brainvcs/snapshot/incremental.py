@@ -21,8 +21,6 @@ import operator
 from collections.abc import Iterable
 from typing import Any
 
-import orjson
-
 from . import canonical, deltas
 from .encode import Builder
 from .paths import parse_keys
@@ -143,22 +141,26 @@ class Rebuilder:
         for index in touched:
             _replace(tree, shard_name(index, bits), encoded.get(index))
         if self.deltas:
-            tree.chain = self._chain(info, value, sub, removed, touched, size, path, depth)
+            tree.chain = self._chain(info, value, sub, removed, size, path, depth)
         self.builder.infos[path] = NodeInfo("map", size, tree, bits=bits, groups=groups, shard_sizes=sizes,
                                             chain=tree.chain)
         return tree, "map", size
 
     def _chain(self, info: NodeInfo, value: dict[str, Any], keys: Iterable[str], removed: list[str],
-               shards: Iterable[int], size: int, path: str, depth: int) -> DeltaChain | None:
+               size: int, path: str, depth: int) -> DeltaChain | None:
         """Format version 2: this commit's delta on the previous chain, or None to write the map whole."""
+        wanted: dict[int, list[str]] = {}
+        shift = 64 - info.bits
+        for key in keys:
+            wanted.setdefault(key_hash(key) >> shift, []).append(key)
         old: dict[str, Any] = {}
-        for index in shards:  # the previous values of the touched keys, from the shards last committed
+        for index, names in wanted.items():  # the touched keys' previous values, from the shards last committed
             data = _file(info.tree, shard_name(index, info.bits))
             if data is not None:
-                old.update(orjson.loads(data))
+                old.update(deltas.shard_values(data, names))
         try:
-            delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, depth + 2))
-        except InvalidStateError:  # nested too deep to fit in a delta: the shards hold it
+            delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, max(0, depth - 1)))
+        except InvalidStateError:  # (one level deeper than in a shard: a value at the depth limit)
             return None
         return None if delta is None else deltas.extend(info.chain, info.tree, delta, size)
 

@@ -7,6 +7,7 @@ in-memory :class:`SnapshotTree` / :class:`Snapshot`.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Union
@@ -92,6 +93,11 @@ class DeltaChain:
     deltas: tuple[bytes, ...]
     #: The delta directory as written (grows by one file per commit).
     tree: SnapshotTree
+    #: The logical directory the chain started from (the rollup), while something else keeps it alive:
+    #: lets a diff in memory tell that a chain continues that directory.
+    origin: weakref.ref[SnapshotTree] | None = None
+    #: Shared by every commit of the chain: tells the same chain apart once the origin is gone.
+    token: object = field(default_factory=object)
 
 
 @dataclass

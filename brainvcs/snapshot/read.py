@@ -64,8 +64,12 @@ class MemoryTreeReader:
         if not isinstance(node, SnapshotTree) or MAP_MARKER not in node.entries:
             return None
         if node.chain is None:
-            return id(node), ()
-        return id(node.chain.base), tuple(node.chain.deltas)
+            return ("tree", id(node)), ()
+        chain = node.chain
+        origin = chain.origin() if chain.origin is not None else None
+        # While the directory the chain started from lives, it names the base (a diff against it
+        # reads the deltas); afterwards the chain's own token does (a diff within the chain).
+        return (("tree", id(origin)) if origin is not None else ("chain", id(chain.token))), tuple(chain.deltas)
 
     def delta_bytes(self, path: str, identity: object) -> bytes:
         """A delta of :meth:`delta_chain` (in memory, its identity is its bytes)."""

@@ -236,3 +236,43 @@ def test_install_accepts_the_git_directory(tmp_path: Path) -> None:
     assert git("config", "merge.brainvcs.driver", cwd=tmp_path / "clone").stdout.strip() == driver_command()
     with pytest.raises(NotARepositoryError):
         install_merge_driver(tmp_path / "nowhere")
+
+
+def test_git_merge_of_maps_stored_as_deltas_reseals_to_the_semantic_merge(tmp_path: Path) -> None:
+    """Both sides store ``lang.freq`` as base plus deltas (format version 2): git cannot merge those files,
+    so the merge stops for ``brainvcs reseal``, which writes the semantic merge (maps whole)."""
+    base = {"lang": {"freq": {f"w{i:04d}": i for i in range(3000)}}, "mem": ["a"]}
+    with Repository.init(tmp_path / "origin.git") as repo:
+        repo.commit(base, "base")
+        repo.create_branch("topic")
+        ours = json.loads(json.dumps(base))
+        for step in range(3):
+            ours["lang"]["freq"][f"w{step:04d}"] += 10
+            ours["lang"]["freq"][f"ours{step}"] = step
+            repo.commit(ours, f"ours {step}")
+        assert layout.DELTA_DIR in repo.reader().parse_tree(repo.reader()._listing("lang")["freq"][1], "lang/freq")
+        theirs = json.loads(json.dumps(base))
+        for step in range(3):
+            theirs["lang"]["freq"][f"w{2000 + step:04d}"] += 1
+            del theirs["lang"]["freq"][f"w{2500 + step:04d}"]
+            repo.commit(theirs, f"theirs {step}", branch="topic")
+        assert repo.manifest("topic")["format"] == layout.FORMAT_DELTAS
+    origin = tmp_path / "origin.git"
+    worktree = clone(origin, tmp_path)
+    merged = git("merge", "--no-edit", "origin/topic", cwd=worktree, check=False)
+    assert merged.returncode == 1
+    assert "run `brainvcs reseal`, then `git commit`" in merged.stderr
+    assert_no_conflict_markers(worktree)
+    resealed = run_cli("reseal", "-C", worktree)
+    assert resealed.exit_code == 0, resealed.output
+    assert not (worktree / "lang/freq" / layout.DELTA_DIR).exists()
+    committed = git("commit", "--no-edit", cwd=worktree, check=False)
+    assert committed.returncode == 0, committed.stdout + committed.stderr
+    tree, expected = semantic_merge_tree(origin)
+    assert head_tree(worktree) == tree
+    with Repository.open(worktree) as repo:
+        assert repo.verify("HEAD").ok
+        state = repo.checkout("HEAD")
+    assert state == expected
+    freq = expected["lang"]["freq"]
+    assert freq["w0000"] == 10 and freq["ours2"] == 2 and freq["w2001"] == 2001 + 1 and "w2502" not in freq
