@@ -393,3 +393,95 @@ def test_shard_values_reads_the_members_a_full_parse_would(shard: dict[str, Any]
     keys = [*shard][::2] + extra  # some present, some perhaps not (keys that prefix others, quotes, unicode)
     parsed = orjson.loads(data)
     assert deltas.shard_values(data, keys) == {k: parsed[k] for k in keys if k in parsed}
+
+
+# Version 1 repositories, golden bytes, merges and stats ---------------------------------------
+
+FIXTURE = Path(__file__).parent.parent / "fixtures/format-v1-repository"
+
+
+def test_a_version_1_repository_made_before_version_2_reads_verifies_and_continues_in_version_2(
+        tmp_path: Path) -> None:
+    import tarfile
+
+    with tarfile.open(FIXTURE / "brain.git.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    path = tmp_path / "brain.git"
+    recorded = orjson.loads((FIXTURE / "states.json").read_bytes())
+    repo = Repository.open(path)
+    for entry in recorded["commits"]:
+        assert repo.manifest(entry["commit"])["format"] == layout.FORMAT
+        assert repo.manifest(entry["commit"])["fingerprint"] == entry["fingerprint"]
+        assert repo.checkout(entry["commit"]) == entry["state"]
+    assert repo.verify().ok
+    s = recorded["commits"][-1]["state"]
+    repo.commit(s, "the same brain, from a new process", author=IDENTITY)  # nothing changed: no commit
+    s["lang"]["freq"]["w0001"] = -1
+    repo.commit(s, "first commit in this process: maps written whole", author=IDENTITY)
+    assert repo.manifest()["format"] == layout.FORMAT
+    s["lang"]["freq"]["w0002"] = -2
+    repo.commit(s, "then a delta", author=IDENTITY)
+    assert repo.manifest()["format"] == layout.FORMAT_DELTAS
+    fresh = Repository.open(path)
+    fresh.verified = VerifiedTrees(None)
+    assert fresh.checkout() == s
+    report = fresh.verify()
+    assert report.ok, report.problems
+    fsck(path)
+
+
+def test_the_golden_version_2_commit(tmp_path: Path) -> None:
+    """A fixed history pins the tree a version 2 writer stores (the delta's bytes are pinned above)."""
+    repo = Repository.init(tmp_path / "brain")
+    s = {"m": {f"k{i:04d}": i for i in range(2000)}}
+    repo.commit(s, "base", author=IDENTITY, timestamp=1764806400)
+    s["m"]["k0007"] = 7.5
+    s["m"]["new"] = [1, 2]
+    del s["m"]["k0100"]
+    result = repo.commit(s, "step", author=IDENTITY, timestamp=1764806401)
+    assert repo.manifest()["format"] == layout.FORMAT_DELTAS
+    data = repo.reader().delta_bytes("m", repo.reader().delta_chain("m")[1][0])
+    assert data == (b'{\n  "k0007": {\n    "now": 7.5,\n    "was": 7\n  },\n  "k0100": {\n    "was": 100\n  },\n'
+                    b'  "new": {\n    "now": [\n      1,\n      2\n    ]\n  }\n}\n')
+    from tests.reference_encoder import ref_encode
+
+    assert ref_encode(orjson.loads(data)) == data  # canonical by the independent encoder too
+    assert result.fingerprint == layout.build(s).fingerprint
+    assert result.commit.tree == "3f4f31a94d5c7db6cfeffbe59ceaa8ea2991eb36"
+
+
+def _branches(repo: Repository) -> dict[str, Any]:
+    """main and topic diverge from a base, each with several commits (chains when the repository allows)."""
+    base = state(2000)
+    repo.commit(base, "base", author=IDENTITY)
+    repo.create_branch("topic")
+    ours, theirs = orjson.loads(orjson.dumps(base)), orjson.loads(orjson.dumps(base))
+    for step in range(3):
+        ours["lang"]["freq"][f"w{step:05d}"] += 100
+        ours["lang"]["freq"][f"ours{step}"] = step
+        repo.commit(ours, f"ours {step}", author=IDENTITY)
+    for step in range(3):
+        theirs["lang"]["freq"][f"w{1000 + step:05d}"] = {"n": step}
+        theirs["lang"]["freq"].pop(f"w{1500 + step:05d}")
+        repo.commit(theirs, f"theirs {step}", branch="topic", author=IDENTITY)
+    return ours
+
+
+def test_merge_stats_and_log_read_chains_as_they_read_whole_maps(tmp_path: Path) -> None:
+    from brainvcs.merge.api import merge
+    from brainvcs.query.stats import stats
+
+    results = {}
+    for name, on in (("chains", True), ("whole", False)):
+        repo = Repository.init(tmp_path / name)
+        repo.delta_maps = on
+        _branches(repo)
+        assert (repo.manifest("topic")["format"] == layout.FORMAT_DELTAS) == on
+        rows = [row.to_json() for row in stats(repo, "topic")]
+        for row in rows:
+            row.pop("commit", None)
+        summaries = [info.message.split("\n\n")[1] for info in repo.log("topic")][:-1]
+        merged = merge(repo, "topic", strategy=None, author=IDENTITY)
+        assert merged.commit is not None
+        results[name] = (rows, summaries, merged.commit.fingerprint, repo.checkout())
+    assert results["chains"] == results["whole"]
