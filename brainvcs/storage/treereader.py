@@ -47,6 +47,8 @@ class GitTreeReader:
         #: Objects of format version 2's logical map directories, rebuilt from deltas (see :mod:`.deltaview`).
         self._virtual: dict[bytes, tuple[int, bytes]] = {}
         self._decoded: dict[bytes, Any] = {}
+        #: Stored blobs read by id (:meth:`read_blob`: deltas, and base shards a rebuild starts from).
+        self.stored_reads = 0
         self.blobs_read = 0
         self.bytes_read = 0
         #: The snapshot was verified once in this repository (:mod:`.verified`): blobs are not re-hashed.
@@ -200,8 +202,15 @@ class GitTreeReader:
         self.bytes_read += len(data)
         return data
 
+    def is_rebuilt(self, path: str) -> bool:
+        """Whether the file at ``path`` was rebuilt from deltas (format version 2) rather than stored."""
+        parent, _, name = path.rpartition("/")
+        entry = self._listing(parent).get(name)
+        return entry is not None and entry[1] in self._virtual
+
     def read_blob(self, sha: bytes, path: str) -> bytes:
         """The bytes of blob ``sha`` (found at ``path``), refusing another object type."""
+        self.stored_reads += 1
         type_num, data = self._raw(sha, path, MAX_JSON_BLOB_BYTES)
         if type_num != Blob.type_num:
             raise CorruptObjectError(f"{path}: expected a blob")
