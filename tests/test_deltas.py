@@ -485,3 +485,33 @@ def test_merge_stats_and_log_read_chains_as_they_read_whole_maps(tmp_path: Path)
         assert merged.commit is not None
         results[name] = (rows, summaries, merged.commit.fingerprint, repo.checkout())
     assert results["chains"] == results["whole"]
+
+
+def test_a_trusted_checkout_reads_chains_without_rebuilding_files_and_gives_the_same_dicts_in_the_same_order(
+        tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    repo = Repository.init(tmp_path / "chains")
+    whole = Repository.init(tmp_path / "whole")
+    whole.delta_maps = False
+    s = state()
+    for i in range(0, 3000, 500):  # tensors in the base's shards; the deltas never touch them
+        s["lang"]["freq"][f"w{i:05d}"] = {"v": np.arange(float(i), i + 3.0)}
+    rng = random.Random(17)
+    for target in (repo, whole):
+        target.commit(s, "first", author=IDENTITY)
+    for i in range(6):
+        edit(s, rng, count=25)  # (a delta that would hold a tensor's old value makes a rollup instead)
+        for target in (repo, whole):
+            target.commit(s, f"step {i}", author=IDENTITY)
+    assert repo.manifest()["format"] == layout.FORMAT_DELTAS
+    fast = Repository.open(tmp_path / "chains")
+    assert fast.reader().trusted
+    reader = fast.reader()
+    loaded = layout.load(reader)
+    assert not reader._virtual  # nothing rebuilt
+    slow = Repository.open(tmp_path / "chains")
+    slow.verified = VerifiedTrees(None)
+    expected = Repository.open(tmp_path / "whole").checkout()
+    for got in (loaded, slow.checkout()):
+        assert list(got["lang"]["freq"]) == list(expected["lang"]["freq"])
+        assert canonical.encode(got, default=lambda a: a.tolist()) == canonical.encode(expected, default=lambda a: a.tolist())

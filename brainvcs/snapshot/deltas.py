@@ -211,15 +211,14 @@ def step(chain: Iterable[Delta]) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str, Any] | None],
-                   where: str, *, check: bool) -> dict[str, tuple[bytes, dict[str, Any]] | None]:
-    """Shard path -> its logical bytes and value (None: no longer exists) for every shard the deltas change.
+def apply_chain(chain: list[Delta], bits: int, base: Callable[[str], dict[str, Any] | None],
+                where: str, *, check: bool) -> dict[str, dict[str, Any] | None]:
+    """Shard path -> its logical value (None: no longer exists) for every shard the deltas change.
 
     ``base(name)`` is the decoded base shard at that path (a fresh value: it is changed in place),
-    or None if the base has none. The
-    deltas are applied in order; each must find what it says it changes (a key it calls new
-    absent, a key with a ``"was"`` present, with that very value when ``check``). The value's
-    keys are in the order its bytes list them (sorted), as a reader of the bytes would give.
+    or None if the base has none. The deltas are applied in order; each must find what it says
+    it changes (a key it calls new absent, a key with a ``"was"`` present, with that very value
+    when ``check``). A value's keys are in stored (sorted) order, as a reader of its bytes would give.
     """
     shift = 64 - bits
     by_shard: dict[int, list[tuple[Delta, str]]] = {}
@@ -231,7 +230,7 @@ def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str
                 by_shard[index] = [(delta, key)]
             else:
                 changes.append((delta, key))
-    out: dict[str, tuple[bytes, dict[str, Any]] | None] = {}
+    out: dict[str, dict[str, Any] | None] = {}
     for index, changes in by_shard.items():
         name = shard_name(index, bits)
         found = base(name)
@@ -250,13 +249,17 @@ def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str
                 shard[key] = delta.set[key]
             else:
                 del shard[key]
-        if shard:
-            if added:  # a key set anew goes last; the stored order is sorted
-                shard = dict(sorted(shard.items()))
-            out[name] = (canonical.encode_decoded(shard), shard)
-        else:
-            out[name] = None
+        if added and shard:  # a key set anew went last; the stored order is sorted
+            shard = dict(sorted(shard.items()))
+        out[name] = shard or None
     return out
+
+
+def logical_shards(chain: list[Delta], bits: int, base: Callable[[str], dict[str, Any] | None],
+                   where: str, *, check: bool) -> dict[str, tuple[bytes, dict[str, Any]] | None]:
+    """:func:`apply_chain`, with each changed shard's canonical bytes beside its value."""
+    return {name: None if shard is None else (canonical.encode_decoded(shard), shard)
+            for name, shard in apply_chain(chain, bits, base, where, check=check).items()}
 
 
 def _same(a: Any, b: Any) -> bool:
