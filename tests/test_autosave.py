@@ -485,3 +485,20 @@ def test_invalid_settings_are_refused(repo: Repository) -> None:
     with pytest.raises(UsageError):
         saver.start()
     saver.stop()
+
+
+def test_autosaves_of_a_large_map_are_stored_as_deltas_and_read_back(repo: Repository, tmp_path: Path) -> None:
+    """An Autosaver's commits go through the same pipeline: a big map changed a little becomes a delta."""
+    state: dict[str, Any] = {"lang": {"freq": {f"w{i:05d}": i for i in range(3000)}}}
+    saved = []
+    with Autosaver(repo, state, every_seconds=None) as saver:
+        for step in range(4):
+            state["lang"]["freq"][f"w{step:05d}"] = -step
+            state["lang"]["freq"][f"new{step}"] = step
+            saver.notify_change()
+            result = saver.save_now()
+            assert result is not None
+            saved.append(repo.manifest("autosave/main")["format"])
+    assert saved[0] == "brainvcs-snapshot/1" and set(saved[1:]) == {"brainvcs-snapshot/2"}
+    assert repo.checkout("autosave/main") == state
+    assert repo.verify().ok
