@@ -32,7 +32,6 @@ from typing import Any
 import orjson
 
 from . import canonical, tensors
-from .encode import assemble_object
 from .names import DELTA_DIR, DIGESTS, MAP_MARKER, DeltaChain, SnapshotTree, key_hash, shard_name
 from ..errors import CorruptObjectError
 

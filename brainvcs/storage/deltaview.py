@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from dulwich.objects import Blob, Tree
 
 from ..errors import CorruptObjectError
-from ..snapshot import canonical, deltas
+from ..snapshot import canonical, deltas, tensors
 from ..snapshot.canonical import blake3_hex
 from ..snapshot.names import DELTA_DIR, DIGESTS, MAP_MARKER
 
@@ -39,8 +39,8 @@ class _Physical(Protocol):
     def add_virtual(self, type_num: int, raw: bytes, value: Any = None) -> bytes: ...
 
 
-def logical_map(reader: _Physical, path: str, stored: Listing) -> Listing:
-    """The listing of the logical map directory that ``stored`` (a version 2 map at ``path``) stands for."""
+def read_stored(reader: _Physical, path: str, stored: Listing) -> tuple[int, int, list[deltas.Delta]]:
+    """The ``bits`` and ``count`` of the logical ``_map.json``, and the checked chain, of a stored map."""
     marker = stored.get(MAP_MARKER)
     delta_dir = stored[DELTA_DIR]
     if marker is None or marker[0] or not delta_dir[0] or DIGESTS not in stored:
@@ -48,19 +48,43 @@ def logical_map(reader: _Physical, path: str, stored: Listing) -> Listing:
                                  f"(with {MAP_MARKER} and {DIGESTS})")
     info = canonical.decode_stored(reader.read_blob(marker[1], f"{path}/{MAP_MARKER}"), what=f"{path}/{MAP_MARKER}",
                                    trusted=reader.trusted)
-    bits = info.get("bits") if isinstance(info, dict) else None
-    if type(bits) is not int or not 1 <= bits <= 24:
+    bits, count = (info.get("bits"), info.get("count")) if isinstance(info, dict) else (None, None)
+    if type(bits) is not int or not 1 <= bits <= 24 or type(count) is not int:
         raise CorruptObjectError(f"{path}/{MAP_MARKER} is malformed")
     files = reader.parse_tree(delta_dir[1], f"{path}/{DELTA_DIR}")
     names = deltas.check_names({name: is_dir for name, (is_dir, _) in files.items()}, path)
-    chain = deltas.read_chain(((f"{path}/{DELTA_DIR}/{name}", reader.read_blob(files[name][1], f"{path}/{DELTA_DIR}/{name}"))
-                           for name in names), trusted=reader.trusted)
+    where = f"{path}/{DELTA_DIR}"
+    chain = deltas.read_chain(((f"{where}/{name}", reader.read_blob(files[name][1], f"{where}/{name}"))
+                               for name in names), trusted=reader.trusted)
+    return bits, count, chain
+
+
+def logical_map(reader: _Physical, path: str, stored: Listing) -> Listing:
+    """The listing of the logical map directory that ``stored`` (a version 2 map at ``path``) stands for."""
+    bits, _, chain = read_stored(reader, path, stored)
     view = _View(reader, path, {name: entry for name, entry in stored.items() if name != DELTA_DIR})
     for name, data in deltas.logical_shards(chain, bits, view.base_shard, path, check=not reader.trusted).items():
         view.put(name, data)
     top, _ = view.rebuild("")
     assert top is not None  # the top keeps _map.json and _b3.json
     return top
+
+
+def map_shards(reader: _Physical, path: str, stored: Listing) -> tuple[int, list[tuple[str, dict[str, Any], bool]]]:
+    """A stored map's recorded count and every logical shard, in stored order, without rebuilding files.
+
+    Each shard is (its path in the map, its value, whether tensor descriptors are inside). For a
+    snapshot verified once here (nothing is checked against digests: they were, when it entered).
+    """
+    bits, count, chain = read_stored(reader, path, stored)
+    view = _View(reader, path, {name: entry for name, entry in stored.items() if name != DELTA_DIR})
+    changed = deltas.apply_chain(chain, bits, view.base_shard, path, check=False)
+    out = []
+    for name in sorted(view.shard_paths("") | changed.keys()):
+        value = changed[name] if name in changed else view.base_shard(name)
+        if value is not None:
+            out.append((name, value, tensors.NEEDLE in view.raw.get(name, b"")))
+    return count, out
 
 
 class _View:
@@ -73,6 +97,8 @@ class _View:
         self.files: dict[str, dict[str, tuple[bytes, Any] | None]] = {}  # directory -> file -> new bytes and value
         self.subdirs: dict[str, set[str]] = {}  # relative directory -> its subdirectories holding changes
         self._old: dict[str, dict[str, Any]] = {}  # relative directory -> its stored _b3.json
+        #: Stored bytes of the base shards read, by path.
+        self.raw: dict[str, bytes] = {}
 
     def _dir(self, rel: str) -> Listing | None:
         if rel in self.stored:
@@ -98,10 +124,26 @@ class _View:
         where = f"{self.path}/{name}"
         if entry[0]:
             raise CorruptObjectError(f"{where}: a map shard is stored as a directory")
-        shard = canonical.decode_stored(self.reader.read_blob(entry[1], where), what=where, trusted=self.reader.trusted)
+        data = self.raw[name] = self.reader.read_blob(entry[1], where)
+        shard = canonical.decode_stored(data, what=where, trusted=self.reader.trusted)
         if not isinstance(shard, dict):
             raise CorruptObjectError(f"{where}: map shard is not an object")
         return shard
+
+    def shard_paths(self, rel: str) -> set[str]:
+        """Every stored shard file below directory ``rel``, as paths relative to the map."""
+        out: set[str] = set()
+        for name, (is_dir, _) in (self._dir(rel) or {}).items():
+            if name in (DIGESTS, MAP_MARKER):
+                continue
+            full = f"{rel}/{name}" if rel else name
+            if not is_dir:
+                out.add(full)
+            elif full.count("/") < 8:
+                out |= self.shard_paths(full)
+            else:
+                raise CorruptObjectError(f"{self.path}/{full}: map shard directories nest too deep")
+        return out
 
     def put(self, name: str, data: tuple[bytes, Any] | None) -> None:
         """Record the logical bytes of shard ``name`` (None: it no longer exists)."""

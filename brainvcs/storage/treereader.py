@@ -17,7 +17,7 @@ from dulwich.objects import Blob, Tree, hex_to_sha, parse_tree
 from dulwich.object_store import BaseObjectStore
 
 from ..errors import CorruptObjectError
-from ..snapshot import canonical, deltas, tensors
+from ..snapshot import deltas
 from ..snapshot.names import DELTA_DIR, DIGESTS, MAP_MARKER
 from . import deltaview
 from .objects import (_DIR_MODE, _TENSOR_PREFIX, MAX_BLOB_BYTES, MAX_JSON_BLOB_BYTES, MAX_TENSOR_CHUNK_BLOB,
@@ -159,63 +159,21 @@ class GitTreeReader:
     def rebuilt_shards(self, path: str) -> tuple[int, list[tuple[str, dict[str, Any], bool]]] | None:
         """For a snapshot verified once here, a map stored with deltas read without rebuilding its files.
 
-        Returns the count its ``_map.json`` records and every shard in stored order as (path
-        relative to the map, value, whether tensor descriptors are inside); None when the map at
-        ``path`` is not stored with deltas or this reader is not trusted (then the map is read as
-        the directory it stands for, every rebuilt file checked against its digest).
+        The count its ``_map.json`` records and every shard in stored order (see
+        :func:`.deltaview.map_shards`); None when the map at ``path`` is not stored with deltas or
+        this reader is not trusted (then the map is read as the directory it stands for, every
+        rebuilt file checked against its digest).
         """
-        chain = self.delta_chain(path) if self.trusted else None
-        if chain is None or not chain[1]:
+        if not self.trusted or not path:
             return None
-        marker = self.base_file(path, MAP_MARKER)
-        info = canonical.decode(marker[1], what=f"{path}/{MAP_MARKER}") if marker is not None else None
-        bits, count = (info.get("bits"), info.get("count")) if isinstance(info, dict) else (None, None)
-        if type(bits) is not int or not 1 <= bits <= 24 or type(count) is not int:
-            raise CorruptObjectError(f"{path}/{MAP_MARKER} is malformed")
         parent, _, name = path.rpartition("/")
-        stored = self.parse_tree(self._listing(parent)[name][1], path)
-        files: dict[str, bytes] = {}  # shard path -> blob id, for every stored shard of the base
-        self._shard_files(stored, "", files, path)
-        deltas_read = deltas.read_chain(((f"{path}/{DELTA_DIR}", self.delta_bytes(path, sha)) for sha in chain[1]),
-                                        trusted=True)
-        bytes_of: dict[str, bytes] = {}
-
-        def base(shard: str) -> dict[str, Any] | None:
-            sha = files.get(shard)
-            if sha is None:
-                return None
-            data = bytes_of[shard] = self.read_blob(sha, f"{path}/{shard}")
-            value = canonical.decode_stored(data, what=f"{path}/{shard}", trusted=True)
-            if not isinstance(value, dict):
-                raise CorruptObjectError(f"{path}/{shard}: map shard is not an object")
-            return value
-
-        changed = deltas.apply_chain(deltas_read, bits, base, path, check=False)
-        out = []
-        for shard in sorted(files.keys() | changed.keys()):
-            if shard in changed:
-                value = changed[shard]
-                if value is not None:
-                    out.append((shard, value, tensors.NEEDLE in bytes_of.get(shard, b"")))
-                continue
-            data = self.read_blob(files[shard], f"{path}/{shard}")
-            value = canonical.decode_stored(data, what=f"{path}/{shard}", trusted=True)
-            if not isinstance(value, dict):
-                raise CorruptObjectError(f"{path}/{shard}: map shard is not an object")
-            out.append((shard, value, tensors.NEEDLE in data))
-        return count, out
-
-    def _shard_files(self, listing: dict[str, tuple[bool, bytes]], prefix: str, out: dict[str, bytes],
-                     path: str) -> None:
-        for name, (is_dir, sha) in listing.items():
-            if name in (DIGESTS, MAP_MARKER, DELTA_DIR):
-                continue
-            if is_dir:
-                if prefix.count("/") >= 8:
-                    raise CorruptObjectError(f"{path}: map shard directories nest too deep")
-                self._shard_files(self.parse_tree(sha, f"{path}/{prefix}{name}"), f"{prefix}{name}/", out, path)
-            else:
-                out[prefix + name] = sha
+        entry = self._listing(parent).get(name)
+        if entry is None or not entry[0]:
+            return None
+        stored = self.parse_tree(entry[1], path)
+        if DELTA_DIR not in stored:
+            return None
+        return deltaview.map_shards(self, path, stored)
 
     def delta_bytes(self, path: str, identity: object) -> bytes:
         """The delta blob ``identity`` (an id :meth:`delta_chain` gave) of the map at ``path``."""
