@@ -119,14 +119,8 @@ class GitTreeReader:
         Read from the stored tree without rebuilding the map (format version 2); a map
         stored whole is the base of a chain that continues from it.
         """
-        if not path:
-            return None
-        parent, _, name = path.rpartition("/")
-        entry = self._listing(parent).get(name)
-        if entry is None or not entry[0]:
-            return None
-        stored = self.parse_tree(entry[1], path)
-        if MAP_MARKER not in stored:
+        stored = self._stored_dir(path)
+        if stored is None or MAP_MARKER not in stored:
             return None
         base = frozenset((n, e) for n, e in stored.items() if n not in (DIGESTS, MAP_MARKER, DELTA_DIR))
         if DELTA_DIR not in stored:
@@ -140,12 +134,10 @@ class GitTreeReader:
 
         For a map stored with deltas this is its base, as the rollup wrote it (None if absent).
         """
-        parent, _, name = path.rpartition("/")
-        entry = self._listing(parent).get(name)
-        if entry is None or not entry[0]:
+        listing = self._stored_dir(path)
+        if listing is None:
             return None
         *dirs, leaf = relative.split("/")
-        listing = self.parse_tree(entry[1], path)
         for part in dirs:
             sub = listing.get(part)
             if sub is None or not sub[0]:
@@ -164,16 +156,20 @@ class GitTreeReader:
         this reader is not trusted (then the map is read as the directory it stands for, every
         rebuilt file checked against its digest).
         """
-        if not self.trusted or not path:
+        stored = self._stored_dir(path) if self.trusted else None
+        if stored is None or DELTA_DIR not in stored:
+            return None
+        return deltaview.map_shards(self, path, stored)
+
+    def _stored_dir(self, path: str) -> dict[str, tuple[bool, bytes]] | None:
+        """The entries of the directory at ``path`` as stored (for a map with deltas: not the rebuilt ones)."""
+        if not path:
             return None
         parent, _, name = path.rpartition("/")
         entry = self._listing(parent).get(name)
         if entry is None or not entry[0]:
             return None
-        stored = self.parse_tree(entry[1], path)
-        if DELTA_DIR not in stored:
-            return None
-        return deltaview.map_shards(self, path, stored)
+        return self.parse_tree(entry[1], path)
 
     def delta_bytes(self, path: str, identity: object) -> bytes:
         """The delta blob ``identity`` (an id :meth:`delta_chain` gave) of the map at ``path``."""
