@@ -515,3 +515,27 @@ def test_a_trusted_checkout_reads_chains_without_rebuilding_files_and_gives_the_
     for got in (loaded, slow.checkout()):
         assert list(got["lang"]["freq"]) == list(expected["lang"]["freq"])
         assert canonical.encode(got, default=lambda a: a.tolist()) == canonical.encode(expected, default=lambda a: a.tolist())
+
+
+def test_a_merge_onto_the_branch_this_repository_just_committed_is_a_delta(tmp_path: Path) -> None:
+    """As a team-syncing Autosaver does: commit, then merge another clone's learning into the same branch."""
+    from brainvcs.merge.api import merge
+
+    repo = Repository.init(tmp_path / "brain")
+    s = state()
+    repo.commit(s, "base", author=IDENTITY)
+    repo.create_branch("topic")
+    theirs = orjson.loads(orjson.dumps(s))
+    theirs["lang"]["freq"]["w00001"] = -1
+    s["lang"]["freq"]["w00002"] = -2
+    repo.commit(s, "ours", author=IDENTITY)
+    Repository.open(tmp_path / "brain").commit(theirs, "theirs", branch="topic", author=IDENTITY)
+    merged = merge(repo, "topic", strategy=None, author=IDENTITY)
+    assert merged.commit is not None
+    assert repo.manifest()["format"] == layout.FORMAT_DELTAS
+    fresh = Repository.open(tmp_path / "brain")
+    fresh.verified = VerifiedTrees(None)
+    result = fresh.checkout()
+    assert result["lang"]["freq"]["w00001"] == -1 and result["lang"]["freq"]["w00002"] == -2
+    assert merged.commit.fingerprint == layout.build(result).fingerprint
+    assert fresh.verify().ok
