@@ -539,3 +539,20 @@ def test_a_merge_onto_the_branch_this_repository_just_committed_is_a_delta(tmp_p
     assert result["lang"]["freq"]["w00001"] == -1 and result["lang"]["freq"]["w00002"] == -2
     assert merged.commit.fingerprint == layout.build(result).fingerprint
     assert fresh.verify().ok
+
+
+def test_a_map_left_alone_by_one_commit_still_becomes_a_delta_in_the_next(tmp_path: Path) -> None:
+    """Committing one map of a module must not forget how its sibling maps were laid out."""
+    repo = Repository.init(tmp_path / "brain")
+    s = {"lang": {"a": {f"a{i:04d}": i for i in range(2000)}, "b": {f"b{i:04d}": i for i in range(2000)}}}
+    repo.commit(s, "base", author=IDENTITY)
+    for step, key in enumerate(["a", "b", "a", "b"]):
+        s["lang"][key][f"{key}0001"] = -step
+        repo.commit(s, f"{key} {step}", author=IDENTITY, changed=[("lang", key, f"{key}0001")])
+        assert {"lang.a", "lang.b"} <= set(repo._memory.last.snapshot.infos)
+    reader = repo.reader()
+    assert len(reader.delta_chain("lang/a")[1]) == 2 and len(reader.delta_chain("lang/b")[1]) == 2
+    assert repo.manifest()["fingerprint"] == layout.build(s).fingerprint
+    fresh = Repository.open(tmp_path / "brain")
+    fresh.verified = VerifiedTrees(None)
+    assert fresh.checkout() == s

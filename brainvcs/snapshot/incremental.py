@@ -86,12 +86,14 @@ class Rebuilder:
     def _dict(self, value: dict[str, Any], path: str, depth: int, sub: dict[str, Any],
               info: NodeInfo) -> tuple[Entry, str, int]:
         members: dict[str, tuple[Entry, str, int]] = {}
+        reused: list[str] = []
         for key in value:
             if type(key) is not str:
                 canonical.check(value, path=path)
             child = sub.get(key)
             if child is None and key in info.members:
                 members[key] = info.members[key]
+                reused.append(key)
             elif child is None:
                 # A key the caller did not declare: do this dict the slow, exact way.
                 return self.builder._node(value, path, depth)
@@ -99,6 +101,8 @@ class Rebuilder:
                 members[key] = self._node(value[key], canonical.join_path(path, key), depth + 1, child)
         if any(key not in value and key not in sub for key in info.members):
             return self.builder._node(value, path, depth)
+        for key in reused:  # only now: a dict rebuilt whole above records its members afresh
+            self._carry(canonical.join_path(path, key))
         return self.builder._small_dict(value, path, depth, members)
 
     def _map(self, value: dict[str, Any], path: str, depth: int, sub: dict[str, Any],
@@ -163,6 +167,12 @@ class Rebuilder:
         except InvalidStateError:  # (one level deeper than in a shard: a value at the depth limit)
             return None
         return None if delta is None else deltas.extend(info.chain, info.tree, delta, size)
+
+    def _carry(self, path: str) -> None:
+        """Keep the layout records of a reused member and everything below it (its maps' chains too)."""
+        for below, info in self.base.infos.items():
+            if below == path or below.startswith(path) and below[len(path)] in ".[":
+                self.builder.infos.setdefault(below, info)
 
     def carry_infos(self) -> None:
         """Keep the layout records of reused modules for the next incremental build."""
