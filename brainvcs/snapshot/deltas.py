@@ -23,7 +23,6 @@ if they were stored (so checkout, diff, verify, history all read version 1).
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -41,8 +40,6 @@ MAX_DELTAS = 16
 MAX_DELTAS_READ = 1024
 #: ... or when its deltas would add up to more than 1/ROLLUP_SHARE of the map's encoded size.
 ROLLUP_SHARE = 4
-#: The name of delta number ``n`` (1-based).
-_NAME = re.compile(r"[0-9]{6}\.json")
 
 
 def delta_name(number: int) -> str:
@@ -59,8 +56,9 @@ def extend(chain: DeltaChain | None, previous: SnapshotTree, delta: bytes, size:
     """
     deltas: tuple[bytes, ...]
     if chain is None:
-        if previous.git_id is None:  # the previous directory was never written: nothing to build on
-            return None
+        if previous.git_id is None or any(isinstance(entry, SnapshotTree) and entry.git_id is None
+                                          for entry in previous.entries.values()):
+            return None  # the previous directory was never written (whole): nothing to build on
         # The base is kept as its written entries only: every subdirectory by its git id, so a chain
         # does not keep a second copy of the map's shards in memory.
         base = SnapshotTree({name: SnapshotTree(git_id=entry.git_id) if isinstance(entry, SnapshotTree) else entry
