@@ -340,3 +340,61 @@ def test_maps_of_records_and_lists_keep_order_and_sharing(share: bool) -> None:
         assert restored.records["twin"] is restored.records["w3"]
         assert restored.lists["twin"] is restored.lists["w4"]
         assert restored.favourite is restored.records["w5"]
+
+
+_CONTAINERS = (dict, list, set, bytearray, collections.deque, np.ndarray)
+
+
+def _containers_in(value: Any, found: dict[int, Any]) -> None:
+    """Every container reachable in a state (kept alive in ``found`` so ids stay unique)."""
+    if isinstance(value, _CONTAINERS) and id(value) not in found:
+        found[id(value)] = value
+        if isinstance(value, dict):
+            for item in value.values():
+                _containers_in(item, found)
+        elif isinstance(value, (list, collections.deque)):
+            for item in value:
+                _containers_in(item, found)
+
+
+def _reachable(obj: Any) -> dict[int, Any]:
+    """Every object reachable from ``obj`` through references, classes and modules excluded."""
+    import gc
+    import types
+
+    seen: dict[int, Any] = {}
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or isinstance(item, (type, types.ModuleType, types.FunctionType)):
+            continue
+        seen[id(item)] = item
+        stack.extend(gc.get_referents(item))
+    return seen
+
+
+@pytest.mark.parametrize("bulk", [False, True], ids=["", "bulk-walks"])
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_the_state_of_a_brain_shares_no_container_with_it(name: str, bulk: bool,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository keeps the state as its baseline uncopied: the brain learning on must not change it."""
+    if bulk:
+        monkeypatch.setattr(graph_encode, "BULK_MIN", 1)
+    brain = ZOO[name]()
+    _learn(brain, 0, 30)
+    state = GraphAdapter().to_state(brain)
+    in_state: dict[int, Any] = {}
+    _containers_in(state, in_state)
+    shared = [type(c).__name__ for i, c in in_state.items() if i in _reachable(brain)]
+    assert not shared
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_a_brain_changed_in_place_after_a_commit_commits_its_changes(name: str) -> None:
+    """With nothing declared, the next commit finds every change, however deep and in place."""
+    repo = Repository.memory()
+    brain = ZOO[name]()
+    for start in range(0, 40, 10):
+        _learn(brain, start, 10)
+        repo.commit(brain, f"steps to {start + 10}")
+        assert_graph_equal(copy.deepcopy(brain), repo.checkout("HEAD", factory=type(brain)))

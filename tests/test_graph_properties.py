@@ -97,3 +97,17 @@ def test_random_object_graphs_round_trip_graph_equal(root: Root) -> None:
     assert_graph_equal(root, back)
     again = Repository.memory().commit(back, "the restored graph")
     assert again.fingerprint == first.fingerprint  # the restored graph is the same state, byte for byte
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs())
+def test_the_state_of_a_random_graph_shares_no_container_with_it(root: Root) -> None:
+    """A repository keeps the state uncopied (GraphAdapter.fresh_states): nothing in it may be the brain's."""
+    from brainvcs.adapters import GraphAdapter
+    from test_graph_adapter import _containers_in, _reachable
+
+    state = GraphAdapter().to_state(root)
+    found: dict[int, Any] = {}
+    _containers_in(state, found)
+    reachable = _reachable(root)
+    assert not [type(c).__name__ for i, c in found.items() if i in reachable]

@@ -75,10 +75,14 @@ def checkout(repo: Repository, ref: str = "HEAD", *, into: Any = None,
 class _RepositoryHook:
     """What ``Repository.commit``/``checkout`` call for live objects (see :func:`install_repository_hook`)."""
 
-    def to_state(self, obj: Any, trailers: Mapping[str, str] | None) -> tuple[State, dict[str, str]]:
-        """The state of ``obj`` and the trailers to commit it with."""
+    def to_state(self, obj: Any, trailers: Mapping[str, str] | None) -> tuple[State, dict[str, str], bool]:
+        """The state of ``obj``, the trailers to commit it with, and whether the state is the caller's own.
+
+        Own: it shares no container with ``obj`` (the object-graph adapter's ``fresh_states``), so a
+        repository may keep it for the next commit's comparison without copying it.
+        """
         state, chosen = state_of(obj)
-        return state, _trailers(chosen, trailers)
+        return state, _trailers(chosen, trailers), bool(getattr(chosen, "fresh_states", False))
 
     def restore(self, repo: Repository, rev: str, into: Any, factory: Any) -> Any:
         """:func:`checkout` with ``into``/``factory``."""

@@ -34,6 +34,8 @@ class GraphAdapter:
     """Commit and restore any Python object as its object graph (see the module docstring)."""
 
     name = "object-graph"
+    #: Its states share no container with the brain (:func:`~.graph_encode.encode_graph`).
+    fresh_states = True
 
     def __init__(self, cls: type | None = None) -> None:
         self.cls = cls

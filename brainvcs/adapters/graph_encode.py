@@ -170,7 +170,7 @@ class GraphEncoder:
                 self.tag(path, kind)
             self._order(path, keys, cls)
             if plain(v.values()):
-                return v if type(v) is dict else dict(v)
+                return dict(v)  # a copy: the state shares no container with the brain (see encode_graph)
             if len(keys) >= BULK_MIN and depth + 2 <= MAX_GRAPH_DEPTH:  # (children one level down, attributes two)
                 records = plain_children(self, v, path)
                 if records is None:
@@ -209,7 +209,7 @@ class GraphEncoder:
         if self._seen(v, path):
             return self._ref_value(v)
         if plain(v):
-            return v
+            return v.copy()
         return [self.value(x, (path, i), depth + 1) for i, x in enumerate(v)]
 
     def _tuple(self, v: tuple[Any, ...], path: Path, depth: int, tag: str = "tuple") -> Any:
@@ -328,7 +328,13 @@ class GraphEncoder:
 
 
 def encode_graph(root: Any) -> dict[str, Any]:
-    """The state of a live brain object: one module per attribute, plus ``@types``."""
+    """The state of a live brain object: one module per attribute, plus ``@types``.
+
+    The state is the caller's own: no dict, list or array in it is one the brain
+    holds (plain containers and arrays are copied in C, everything else is built
+    afresh), so the brain may go on learning without changing it. A repository
+    therefore keeps it as its baseline uncopied (``GraphAdapter.fresh_states``).
+    """
     encoder = GraphEncoder(memo_for(root))
     cls = type(root)
     if not heap_class(cls) or isinstance(root, NOT_STATE):

@@ -267,7 +267,8 @@ class Repository(History, Branches):
         author = check_author(author or self.identity())
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
-            state, trailers = object_hook.to_state(state, trailers)
+            state, trailers, fresh = object_hook.to_state(state, trailers)
+            private = private or fresh  # made for this commit: kept as the baseline, uncopied
         plan = self._memory.plan(ref, self.refs.get(ref), state, changed)
         snapshot = layout.build(state, base=plan.base, changed=plan.trie, deltas=self.delta_maps)
         with self.transaction("commit") as tx:
