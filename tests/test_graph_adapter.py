@@ -382,7 +382,7 @@ def test_the_state_of_a_brain_shares_no_container_with_it(name: str, bulk: bool,
         monkeypatch.setattr(graph_encode, "BULK_MIN", 1)
     brain = ZOO[name]()
     _learn(brain, 0, 30)
-    state = GraphAdapter().to_state(brain)
+    state = GraphAdapter().to_state(brain, fresh=True)
     in_state: dict[int, Any] = {}
     _containers_in(state, in_state)
     shared = [type(c).__name__ for i, c in in_state.items() if i in _reachable(brain)]

@@ -106,7 +106,7 @@ def test_the_state_of_a_random_graph_shares_no_container_with_it(root: Root) -> 
     from brainvcs.adapters import GraphAdapter
     from test_graph_adapter import _containers_in, _reachable
 
-    state = GraphAdapter().to_state(root)
+    state = GraphAdapter().to_state(root, fresh=True)
     found: dict[int, Any] = {}
     _containers_in(state, found)
     reachable = _reachable(root)

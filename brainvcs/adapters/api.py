@@ -75,14 +75,18 @@ def checkout(repo: Repository, ref: str = "HEAD", *, into: Any = None,
 class _RepositoryHook:
     """What ``Repository.commit``/``checkout`` call for live objects (see :func:`install_repository_hook`)."""
 
-    def to_state(self, obj: Any, trailers: Mapping[str, str] | None) -> tuple[State, dict[str, str], bool]:
+    def to_state(self, obj: Any, trailers: Mapping[str, str] | None,
+                 fresh: bool = False) -> tuple[State, dict[str, str], bool]:
         """The state of ``obj``, the trailers to commit it with, and whether the state is the caller's own.
 
-        Own: it shares no container with ``obj`` (the object-graph adapter's ``fresh_states``), so a
-        repository may keep it for the next commit's comparison without copying it.
+        With ``fresh`` (the repository will keep the state for its next comparison) an adapter that
+        can (the object-graph adapter's ``fresh_states``) gives a state sharing no container with
+        ``obj``, which the repository then keeps without copying it.
         """
-        state, chosen = state_of(obj)
-        return state, _trailers(chosen, trailers), bool(getattr(chosen, "fresh_states", False))
+        chosen = adapter_for(obj)
+        own = fresh and bool(getattr(chosen, "fresh_states", False))
+        state = chosen.to_state(obj, fresh=True) if own else chosen.to_state(obj)  # type: ignore[call-arg]
+        return state, _trailers(chosen, trailers), own
 
     def restore(self, repo: Repository, rev: str, into: Any, factory: Any) -> Any:
         """:func:`checkout` with ``into``/``factory``."""

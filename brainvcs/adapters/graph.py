@@ -34,15 +34,15 @@ class GraphAdapter:
     """Commit and restore any Python object as its object graph (see the module docstring)."""
 
     name = "object-graph"
-    #: Its states share no container with the brain (:func:`~.graph_encode.encode_graph`).
+    #: ``to_state(obj, fresh=True)`` gives a state that shares no container with the brain.
     fresh_states = True
 
     def __init__(self, cls: type | None = None) -> None:
         self.cls = cls
 
-    def to_state(self, obj: Any) -> dict[str, Any]:
-        """One module per attribute of ``obj`` plus its ``@types`` tables."""
-        return encode_graph(obj)
+    def to_state(self, obj: Any, *, fresh: bool = False) -> dict[str, Any]:
+        """One module per attribute of ``obj`` plus its ``@types`` tables (``fresh``: see encode_graph)."""
+        return encode_graph(obj, fresh=fresh)
 
     def restore(self, state: Mapping[str, Any], into: Any = None, factory: Any = None) -> Any:
         """The brain ``state`` holds: restored ``into`` an object, or a new instance of ``factory``'s class."""

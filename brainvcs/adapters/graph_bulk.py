@@ -96,8 +96,9 @@ def plain_children(enc: Any, v: dict[str, Any], path: Path) -> dict[str, Any] | 
         entries = enc.orders.child_orders(enc.module, rel_path(path), keys, kids, flat)
         if entries:
             enc.table.setdefault("order", {}).update(entries)
-    # Copies (in C) of the brain's records or lists: the state shares no container with the brain.
-    return dict(zip(keys, map(dict.copy if flat is not None else list.copy, kids)))
+    if enc.fresh:  # copies (in C) of the brain's records or lists: the state shares no container with it
+        return dict(zip(keys, map(dict.copy if flat is not None else list.copy, kids)))
+    return dict(v)
 
 
 def _bulk_class(cls: type, first: Any) -> bool:
@@ -183,9 +184,11 @@ def plain_objects(enc: Any, v: dict[str, Any], path: Path, depth: int) -> dict[s
             entries = enc.orders.child_orders(module, base, keys, list(column), flats[i], suffix)
             if entries:
                 table.setdefault("order", {}).update(entries)
-            stored[i] = list(map(dict.copy, column))  # (copies: the state shares no container with the brain)
+            if enc.fresh:  # (copies: the state shares no container with the brain)
+                stored[i] = list(map(dict.copy, column))
         elif kind is list:
-            stored[i] = list(map(list.copy, column))
+            if enc.fresh:
+                stored[i] = list(map(list.copy, column))
         elif kind is _DEQUE:
             tags.update(zip(map(str.__add__, paths, repeat(suffix)),
                             ["deque" if d.maxlen is None else f"deque {d.maxlen}" for d in column]))

@@ -49,9 +49,11 @@ MAX_GRAPH_DEPTH = MAX_DEPTH - 8
 class GraphEncoder:
     """One commit's walk over a live object graph (see the module docstring)."""
 
-    def __init__(self, orders: OrderMemo | None = None) -> None:
+    def __init__(self, orders: OrderMemo | None = None, *, fresh: bool = False) -> None:
         #: Order records of maps of records, remembered between commits of one brain (:mod:`.graph_orders`).
         self.orders = orders if orders is not None else OrderMemo()
+        #: Copy the brain's plain containers and arrays, so the state shares none with it (see encode_graph).
+        self.fresh = fresh
         self.memo: dict[int, Any] = {}  # id -> (module, path) where first met, or the Group of a bulk map
         self.keep: list[Any] = []  # objects memoised by id stay alive for the whole walk
         self.stack: set[int] = set()  # immutable containers being encoded (a tuple that holds itself)
@@ -170,7 +172,7 @@ class GraphEncoder:
                 self.tag(path, kind)
             self._order(path, keys, cls)
             if plain(v.values()):
-                return dict(v)  # a copy: the state shares no container with the brain (see encode_graph)
+                return v if type(v) is dict and not self.fresh else dict(v)
             if len(keys) >= BULK_MIN and depth + 2 <= MAX_GRAPH_DEPTH:  # (children one level down, attributes two)
                 records = plain_children(self, v, path)
                 if records is None:
@@ -209,7 +211,7 @@ class GraphEncoder:
         if self._seen(v, path):
             return self._ref_value(v)
         if plain(v):
-            return v.copy()
+            return v.copy() if self.fresh else v
         return [self.value(x, (path, i), depth + 1) for i, x in enumerate(v)]
 
     def _tuple(self, v: tuple[Any, ...], path: Path, depth: int, tag: str = "tuple") -> Any:
@@ -327,15 +329,16 @@ class GraphEncoder:
             self.owner = owner
 
 
-def encode_graph(root: Any) -> dict[str, Any]:
+def encode_graph(root: Any, *, fresh: bool = False) -> dict[str, Any]:
     """The state of a live brain object: one module per attribute, plus ``@types``.
 
-    The state is the caller's own: no dict, list or array in it is one the brain
-    holds (plain containers and arrays are copied in C, everything else is built
-    afresh), so the brain may go on learning without changing it. A repository
-    therefore keeps it as its baseline uncopied (``GraphAdapter.fresh_states``).
+    With ``fresh`` the state is the caller's own: no dict, list or array in it is
+    one the brain holds (plain containers and arrays are copied in C, everything
+    else is built afresh), so the brain may go on learning without changing it,
+    and a repository keeps it as its first baseline uncopied. Without, plain
+    containers are handed over as they are (cheaper when nothing keeps the state).
     """
-    encoder = GraphEncoder(memo_for(root))
+    encoder = GraphEncoder(memo_for(root), fresh=fresh)
     cls = type(root)
     if not heap_class(cls) or isinstance(root, NOT_STATE):
         raise InvalidStateError("", f"a {cls.__module__}.{cls.__qualname__} cannot be committed as a brain",

@@ -32,7 +32,7 @@ def encode_numpy(encoder: Any, v: Any, path: Any, depth: int) -> Any:
                                     "only bool, integer, float (up to 64 bits) and complex arrays are stored")
         if encoder._seen(v, path):
             return encoder._ref_value(v)
-        return v.copy()  # the brain may change its array in place; the state must not change with it
+        return v.copy() if encoder.fresh else v  # (fresh: the brain may change its array in place)
     if isinstance(v, np.generic):
         dtype = v.dtype.str
         if not _SCALAR_DTYPE.fullmatch(dtype):

@@ -49,6 +49,11 @@ class CommitMemory:
         self.track = True
         self.lock = threading.RLock()
 
+    def has_baseline(self, ref: str, tip: str | None) -> bool:
+        """Whether the next commit on ``ref`` (now at ``tip``) will compare with a kept state."""
+        last = self.last
+        return last is not None and last.ref == ref and last.commit == tip and last.baseline is not None
+
     def plan(self, ref: str, tip: str | None, state: Mapping[str, Any],
              changed: Iterable[str | tuple[str, ...]] | None) -> Plan:
         """What the commit of ``state`` on ``ref`` (now at ``tip``) can reuse and must re-encode."""

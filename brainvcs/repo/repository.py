@@ -267,8 +267,11 @@ class Repository(History, Branches):
         author = check_author(author or self.identity())
         ref = self._branch_ref(branch)
         if not isinstance(state, Mapping) and object_hook is not None:
-            state, trailers, fresh = object_hook.to_state(state, trailers)
-            private = private or fresh  # made for this commit: kept as the baseline, uncopied
+            # A first commit here keeps the state as its baseline: ask for one sharing nothing with
+            # the brain, so it is kept uncopied; later commits only copy what changed.
+            first = self._memory.track and not self._memory.has_baseline(ref, self.refs.get(ref))
+            state, trailers, fresh = object_hook.to_state(state, trailers, first)
+            private = private or fresh
         plan = self._memory.plan(ref, self.refs.get(ref), state, changed)
         snapshot = layout.build(state, base=plan.base, changed=plan.trie, deltas=self.delta_maps)
         with self.transaction("commit") as tx:
