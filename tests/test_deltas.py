@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from dulwich.objects import Blob, Commit, Tree
@@ -172,7 +173,6 @@ def test_the_delta_blob_is_readable_canonical_json() -> None:
 
 
 def test_a_map_whose_values_hold_tensors_is_written_whole(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
     repo = Repository.init(tmp_path / "brain")
     s = {"m": {f"k{i:04d}": {"v": i} for i in range(2000)}}
     repo.commit(s, "first", author=IDENTITY)
@@ -379,22 +379,6 @@ def test_the_history_of_a_key_reads_deltas_not_rebuilt_maps(tmp_path: Path, monk
     assert not rebuilt
 
 
-_JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.floats(allow_nan=False,
-                     allow_infinity=False) | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-                     max_leaves=8)
-
-
-@settings(max_examples=200, deadline=None)
-@given(shard=st.dictionaries(st.text(min_size=0, max_size=6), _JSON, min_size=1, max_size=12),
-       extra=st.lists(st.text(max_size=6), max_size=4))
-def test_shard_values_reads_the_members_a_full_parse_would(shard: dict[str, Any], extra: list[str]) -> None:
-    data = canonical.encode(shard)
-    keys = [*shard][::2] + extra  # some present, some perhaps not (keys that prefix others, quotes, unicode)
-    parsed = orjson.loads(data)
-    assert deltas.shard_values(data, keys) == {k: parsed[k] for k in keys if k in parsed}
-
-
 # Version 1 repositories, golden bytes, merges and stats ---------------------------------------
 
 FIXTURE = Path(__file__).parent.parent / "fixtures/format-v1-repository"
@@ -489,7 +473,6 @@ def test_merge_stats_and_log_read_chains_as_they_read_whole_maps(tmp_path: Path)
 
 def test_a_trusted_checkout_reads_chains_without_rebuilding_files_and_gives_the_same_dicts_in_the_same_order(
         tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
     repo = Repository.init(tmp_path / "chains")
     whole = Repository.init(tmp_path / "whole")
     whole.delta_maps = False

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
-import orjson
-
 from ..snapshot import canonical, deltas, layout
+from ..snapshot.members import changed_members
 from ..snapshot.canonical import join_path
 from ..errors import CorruptObjectError, UsageError
 from ..snapshot.layout import (DIGESTS, INLINE, LIST_MARKER, MAP_MARKER, TreeReader, key_hash, read_manifest,
@@ -348,53 +347,6 @@ class _Walker:
             if new_name is not None:
                 after[key] = self.new.load(f"{new_path}/{new_name}", new_entries[new_name])
         self.out.dict_items(before, after, path, member_pattern, pattern)
-
-
-_MISSING: Any = object()
-_MEMBER_SEP = b',\n  "'
-
-
-def _members(data: bytes) -> list[bytes] | None:
-    """The top-level members of a canonical JSON object as ``key": value`` byte runs.
-
-    Canonical layout puts each top-level member at two spaces of indentation
-    and nested lines deeper, and strings never hold a raw newline, so the
-    separator ``,\n  "`` occurs only between members. None if ``data`` does
-    not have that shape (an empty object, or not canonical).
-    """
-    if not data.startswith(b'{\n  "') or not data.endswith(b"\n}\n"):
-        return None
-    return data[4:-3].split(_MEMBER_SEP)
-
-
-def changed_members(old: bytes, new: bytes, before: dict[str, Any], after: dict[str, Any], path: str) -> None:
-    """Add the members that differ between two map shards to ``before``/``after``.
-
-    Comparing the members' bytes finds the few changed keys of a large shard
-    without decoding the rest; anything unexpected falls back to decoding both.
-    """
-    old_members, new_members = _members(old), _members(new)
-    if old_members is not None and new_members is not None:
-        gone, came = set(old_members), set(new_members)
-        gone, came = gone - came, came - gone
-        try:
-            found_old = orjson.loads(b"{" + b"".join(b'"' + m + b"," for m in gone)[:-1] + b"}") if gone else {}
-            found_new = orjson.loads(b"{" + b"".join(b'"' + m + b"," for m in came)[:-1] + b"}") if came else {}
-        except orjson.JSONDecodeError:
-            pass
-        else:
-            if isinstance(found_old, dict) and isinstance(found_new, dict):
-                before.update(found_old)
-                after.update(found_new)
-                return
-    old_value = _shard(canonical.decode(old, what=path), path)
-    new_value = _shard(canonical.decode(new, what=path), path)
-    for key, value in new_value.items():
-        if old_value.get(key, _MISSING) != value:
-            after[key] = value
-    for key, value in old_value.items():
-        if new_value.get(key, _MISSING) != value:
-            before[key] = value
 
 
 def _object(value: Any, path: str) -> dict[str, Any]:

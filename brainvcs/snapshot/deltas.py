@@ -28,8 +28,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from . import canonical, tensors
 from .names import DELTA_DIR, DIGESTS, MAP_MARKER, DeltaChain, SnapshotTree, key_hash, shard_name
 from ..errors import CorruptObjectError
@@ -97,24 +95,6 @@ def delta_blob(value: Mapping[str, Any], touched: Iterable[str], removed: Iterab
         return None
     data = encode(changes)  # old values came from a shard: plain JSON, and a tensor descriptor shows below
     return None if tensors.NEEDLE in data else data
-
-
-def shard_values(shard: bytes, keys: Iterable[str]) -> dict[str, Any]:
-    """The values of ``keys`` (those present) in a canonical map shard, decoding nothing else.
-
-    Canonical layout puts each top-level member on a line of its own at two
-    spaces of indentation (nested lines are deeper, strings hold no raw
-    newline), so ``\n  "key": `` finds a member and ``,\n  "`` ends it.
-    """
-    parts = []
-    for key in keys:
-        head = b"\n  " + canonical.encode(key)[:-1] + b": "
-        start = shard.find(head)
-        if start < 0:
-            continue
-        end = shard.find(b',\n  "', start + len(head))
-        parts.append(shard[start + 3:end if end >= 0 else len(shard) - 3])
-    return orjson.loads(b"{" + b",".join(parts) + b"}") if parts else {}
 
 
 def stored_form(tree: SnapshotTree) -> SnapshotTree:

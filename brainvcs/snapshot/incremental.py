@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import canonical, deltas
+from .members import member_values
 from .encode import Builder
 from .paths import parse_keys
 from .names import (MAP_MARKER, MAP_MIN_KEYS, SPLIT_LIMIT, DeltaChain, Entry, NodeInfo, Snapshot, SnapshotTree,
@@ -161,7 +162,7 @@ class Rebuilder:
         for index, names in wanted.items():  # the touched keys' previous values, from the shards last committed
             data = _file(info.tree, shard_name(index, info.bits))
             if data is not None:
-                old.update(deltas.shard_values(data, names))
+                old.update(member_values(data, names))
         try:
             delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, max(0, depth - 1)))
         except InvalidStateError:  # (one level deeper than in a shard: a value at the depth limit)
