@@ -44,4 +44,18 @@ def test_changed_members_finds_what_a_full_comparison_finds(old: dict[str, Any],
 
 def test_top_members_refuses_what_is_not_a_canonical_object() -> None:
     assert top_members(b"{}\n") is None and top_members(b"[1]\n") is None
-    assert len(top_members(canonical.encode({"a": 1, "b": [2]})) or []) == 2
+    # Every run starts after its key's opening quote, the first one too.
+    assert top_members(canonical.encode({"a": 1, "b": [2]})) == [b'a": 1', b'b": [\n    2\n  ]']
+
+
+def test_a_change_to_the_first_member_of_a_shard_decodes_only_the_changed_members(
+        monkeypatch: Any) -> None:
+    from brainvcs.snapshot import members
+
+    decoded = []
+    monkeypatch.setattr(members.canonical, "decode", lambda data, what: decoded.append(what) or orjson.loads(data))
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    old = {f"k{i}": i for i in range(100)}
+    changed_members(canonical.encode(old), canonical.encode({**old, "k0": -1}), before, after, "m/x.json")
+    assert (before, after, decoded) == ({"k0": 0}, {"k0": -1}, [])

@@ -29,7 +29,7 @@ def top_members(data: bytes) -> list[bytes] | None:
     """
     if not data.startswith(b'{\n  "') or not data.endswith(b"\n}\n"):
         return None
-    return data[4:-3].split(_MEMBER_SEP)
+    return data[5:-3].split(_MEMBER_SEP)  # (each run without the opening quote of its key)
 
 
 def changed_members(old: bytes, new: bytes, before: dict[str, Any], after: dict[str, Any], path: str) -> None:
