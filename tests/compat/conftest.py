@@ -37,9 +37,9 @@ def require(ok: bool, message: str) -> None:
     """
     if ok:
         return
-    if _in_ci():
-        pytest.fail(message + " — CI must install .ci/apt-packages.txt on Linux", pytrace=False)
-    pytest.skip(message)
+    if not _in_ci():
+        pytest.skip(message)
+    pytest.fail(message + " — CI must install .ci/apt-packages.txt on Linux", pytrace=False)
 
 
 def require_server(server_class: type[GitServer]) -> None:
