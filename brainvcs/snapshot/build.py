@@ -102,10 +102,7 @@ def referenced_chunks(entry: Entry) -> set[str]:
 
 def base_chunk(tree: SnapshotTree, chunk: str) -> bytes:
     """The bytes of tensor chunk ``chunk`` held in snapshot ``tree``."""
-    node: Entry = tree
-    for part in (TENSOR_DIR, chunk[:2], f"{chunk}.bin"):
-        assert isinstance(node, SnapshotTree)
-        node = node.entries[part]
+    node = tree.find(f"{TENSOR_DIR}/{chunk[:2]}/{chunk}.bin")
     assert isinstance(node, bytes)
     return node
 

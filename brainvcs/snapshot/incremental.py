@@ -160,8 +160,8 @@ class Rebuilder:
             wanted.setdefault(key_hash(key) >> shift, []).append(key)
         old: dict[str, Any] = {}
         for index, names in wanted.items():  # the touched keys' previous values, from the shards last committed
-            data = _file(info.tree, shard_name(index, info.bits))
-            if data is not None:
+            data = info.tree.find(shard_name(index, info.bits))
+            if isinstance(data, bytes):
                 old.update(member_values(data, names))
         try:
             delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, max(0, depth - 1)))
@@ -187,14 +187,6 @@ def _copy(tree: SnapshotTree) -> SnapshotTree:
     """A new, unsealed directory with the same entries (children stay shared)."""
     return SnapshotTree({name: entry for name, entry in tree.entries.items() if name != "_b3.json"},
                         blob_ids=tree.blob_ids)  # (read only: the store replaces it once this copy is written)
-
-
-def _file(tree: SnapshotTree, path: str) -> bytes | None:
-    """The blob at ``path`` (slash-separated) below ``tree``, or None."""
-    node: Entry | None = tree
-    for part in path.split("/"):
-        node = node.entries.get(part) if isinstance(node, SnapshotTree) else None
-    return node if isinstance(node, bytes) else None
 
 
 def _replace(tree: SnapshotTree, path: str, blob: bytes | None) -> None:

@@ -73,6 +73,13 @@ class SnapshotTree:
     #: Set by ``seal``: some directory at or below this one is stored with deltas.
     has_deltas: bool = field(default=False, compare=False, repr=False)
 
+    def find(self, path: str) -> Entry | None:
+        """The entry at ``path`` (slash-separated; '' is this directory), or None."""
+        node: Entry | None = self
+        for part in path.split("/") if path else []:
+            node = node.entries.get(part) if isinstance(node, SnapshotTree) else None
+        return node
+
     def walk(self, prefix: str = "") -> Iterator[tuple[str, bytes]]:
         """Yield ``(path, blob)`` for every blob below this directory."""
         for name in sorted(self.entries):

@@ -38,11 +38,9 @@ class MemoryTreeReader:
         self._tree = tree
 
     def _node(self, path: str) -> Entry:
-        node: Entry = self._tree
-        for part in path.split("/") if path else []:
-            if not isinstance(node, SnapshotTree) or part not in node.entries:
-                raise KeyError(path)
-            node = node.entries[part]
+        node = self._tree.find(path)
+        if node is None:
+            raise KeyError(path)
         return node
 
     def list_dir(self, path: str) -> dict[str, bool]:
