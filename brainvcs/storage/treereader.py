@@ -47,6 +47,7 @@ class GitTreeReader:
         #: Objects of format version 2's logical map directories, rebuilt from deltas (see :mod:`.deltaview`).
         self._virtual: dict[bytes, tuple[int, bytes]] = {}
         self._decoded: dict[bytes, Any] = {}
+        self._trees: dict[bytes, dict[str, tuple[bool, bytes]]] = {}  # tree id -> its stored entries
         #: Stored blobs read by id (:meth:`read_blob`: deltas, and base shards a rebuild starts from).
         self.stored_reads = 0
         self.blobs_read = 0
@@ -78,7 +79,17 @@ class GitTreeReader:
         return listing
 
     def parse_tree(self, sha: bytes, path: str) -> dict[str, tuple[bool, bytes]]:
-        """The entries of the stored tree ``sha`` (found at ``path``): name -> (is_directory, id)."""
+        """The entries of the stored tree ``sha`` (found at ``path``): name -> (is_directory, id).
+
+        Parsed once per reader (a tree's id names its content): a map stored with deltas is met
+        both as stored and as rebuilt. The listing is shared: callers never change it.
+        """
+        parsed = self._trees.get(sha)
+        if parsed is None:
+            parsed = self._trees[sha] = self._parse_tree(sha, path)
+        return parsed
+
+    def _parse_tree(self, sha: bytes, path: str) -> dict[str, tuple[bool, bytes]]:
         try:
             type_num, raw = self._raw(sha, path or "snapshot root", MAX_TREE_BYTES)
         except ObjectTooLargeError as exc:
