@@ -111,11 +111,11 @@ class Rebuilder:
         bits = info.bits
         shift = 64 - bits
         groups = dict(info.groups)
-        touched: set[int] = set()
+        touched: dict[int, list[str]] = {}  # shard index -> the declared keys in it
         removed: list[str] = []
         for key in sub:
             index = key_hash(key) >> shift
-            touched.add(index)
+            touched.setdefault(index, []).append(key)
             keys = groups.get(index, [])
             present = key in value
             if present and key not in keys:
@@ -146,23 +146,23 @@ class Rebuilder:
         for index in touched:
             _replace(tree, shard_name(index, bits), encoded.get(index))
         if self.deltas:
-            tree.chain = self._chain(info, value, sub, removed, size, path, depth)
+            tree.chain = self._chain(info, value, touched, removed, size, path, depth)
         self.builder.infos[path] = NodeInfo("map", size, tree, bits=bits, groups=groups, shard_sizes=sizes,
                                             chain=tree.chain)
         return tree, "map", size
 
-    def _chain(self, info: NodeInfo, value: dict[str, Any], keys: Iterable[str], removed: list[str],
+    def _chain(self, info: NodeInfo, value: dict[str, Any], touched: dict[int, list[str]], removed: list[str],
                size: int, path: str, depth: int) -> DeltaChain | None:
-        """Format version 2: this commit's delta on the previous chain, or None to write the map whole."""
-        wanted: dict[int, list[str]] = {}
-        shift = 64 - info.bits
-        for key in keys:
-            wanted.setdefault(key_hash(key) >> shift, []).append(key)
+        """Format version 2: this commit's delta on the previous chain, or None to write the map whole.
+
+        ``touched`` maps each changed shard's index to the declared keys in it.
+        """
         old: dict[str, Any] = {}
-        for index, names in wanted.items():  # the touched keys' previous values, from the shards last committed
+        for index, names in touched.items():  # the keys' previous values, from the shards last committed
             data = info.tree.find(shard_name(index, info.bits))
             if isinstance(data, bytes):
                 old.update(member_values(data, names))
+        keys = [key for names in touched.values() for key in names]
         try:
             delta = deltas.delta_blob(value, keys, removed, old, lambda v: self.builder.encode(v, path, max(0, depth - 1)))
         except InvalidStateError:  # (one level deeper than in a shard: a value at the depth limit)
