@@ -242,26 +242,36 @@ def test_the_encoder_reuses_order_records_only_for_unchanged_key_lists() -> None
     assert changed != first
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["add", "drop", "reverse", "replace", "same"])),
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["add", "drop", "reverse", "replace", "same",
+                                                              "new key", "remove key", "move key"])),
                 max_size=12))
 def test_order_memo_always_equals_a_fresh_computation(edits: list[tuple[int, str]]) -> None:
-    records = [{f"k{(i * 3 + j) % 7}": j for j in range(i % 5)} for i in range(10)]
-    keys = [f"r{i}" for i in range(10)]
+    # Edits inside records, and edits of the map's own keys (a word learned, one forgotten, one re-inserted last).
+    records = {f"r{i}": {f"k{(i * 3 + j) % 7}": j for j in range(i % 5)} for i in range(10)}
     memo = OrderMemo()
     for index, edit in edits:
-        record = records[index]
+        keys = list(records)
+        key = keys[index % len(keys)] if keys else None
+        record = records[key] if key is not None else {}
         if edit == "add":
             record[f"x{len(record)}"] = 0
         elif edit == "drop" and record:
             del record[next(iter(record))]
-        elif edit == "reverse":
-            records[index] = dict(reversed(list(record.items())))
-        elif edit == "replace":
-            records[index] = {"b": 1, "a": 0}
-        flat = [key for record in records for key in record]
-        remembered = dict(memo.child_orders("m", "map", keys, records, flat))
-        fresh = OrderMemo().child_orders("m", "map", keys, records, list(flat))
+        elif edit == "reverse" and key is not None:
+            records[key] = dict(reversed(list(record.items())))
+        elif edit == "replace" and key is not None:
+            records[key] = {"b": 1, "a": 0}
+        elif edit == "new key":
+            records[f"n{index}{len(records)}"] = {"z": 0, "y": 1} if index % 2 else {}
+        elif edit == "remove key" and key is not None:
+            del records[key]
+        elif edit == "move key" and key is not None:
+            records[key] = records.pop(key)
+        keys, kids = list(records), list(records.values())
+        flat = [k for record in kids for k in record]
+        remembered = dict(memo.child_orders("m", "map", keys, kids, flat))
+        fresh = OrderMemo().child_orders("m", "map", keys, kids, list(flat))
         assert remembered == fresh
 
 

@@ -72,27 +72,68 @@ class OrderMemo:
         """
         lengths = list(map(len, kids))
         last = self._maps.get((module, base, suffix))
-        if last is not None and last.keys == keys and last.lengths == lengths:
-            paths = last.paths
-            if flat == last.flat:
-                entries = last.entries
+        kept = 0 if last is None else len(last.keys)
+        if last is not None and keys[:kept] == last.keys and lengths[:kept] == last.lengths:
+            # The same records (perhaps with records appended, the usual growth): compared by position.
+            paths = last.paths if kept == len(keys) else last.paths + self._paths(base, keys[kept:], suffix)
+            size = len(last.flat)
+            if (flat if size == len(flat) else flat[:size]) == last.flat:
+                entries = last.entries if kept == len(keys) else dict(last.entries)
             else:
                 entries = dict(last.entries)
-                for i in self._differing(flat, last.flat, lengths):
-                    record = order_record(list(kids[i]))
-                    if record is None:
-                        entries.pop(paths[i], None)
-                    else:
-                        entries[paths[i]] = record
+                for i in self._differing(flat, last.flat, last.lengths):
+                    self._record(entries, paths[i], list(kids[i]))
+            for i in range(kept, len(keys)):
+                self._record(entries, paths[i], list(kids[i]))
         else:
-            paths = child_paths(base, keys)
-            if suffix:
-                paths = list(map(str.__add__, paths, repeat(suffix, len(paths))))
-            records = list(map(order_record, map(list, kids)))
-            present = list(map(operator.is_not, records, repeat(None, len(records))))
-            entries = dict(zip(compress(paths, present), compress(records, present)))
+            paths = self._paths(base, keys, suffix)
+            if last is None:
+                records = list(map(order_record, map(list, kids)))
+                present = list(map(operator.is_not, records, repeat(None, len(records))))
+                entries = dict(zip(compress(paths, present), compress(records, present)))
+            else:
+                entries = self._realigned(last, keys, kids, paths, flat)
         self._maps[(module, base, suffix)] = _Entry(keys, flat, lengths, paths, entries)
         self._used.add((module, base, suffix))
+        return entries
+
+    @staticmethod
+    def _paths(base: str, keys: list[str], suffix: str) -> list[str]:
+        paths = child_paths(base, keys)
+        return list(map(str.__add__, paths, repeat(suffix, len(paths)))) if suffix else paths
+
+    @staticmethod
+    def _record(entries: dict[str, Any], path: str, keys: list[str]) -> None:
+        record = order_record(keys)
+        if record is None:
+            entries.pop(path, None)
+        else:
+            entries[path] = record
+
+    @classmethod
+    def _realigned(cls, last: _Entry, keys: list[str], kids: list[dict[str, Any]], paths: list[str],
+                   flat: list[str]) -> dict[str, Any]:
+        """The map's entries when its keys or record sizes changed (a word removed, a connection added):
+        records kept under a key they had, with the same key list, keep their entries; the others are computed.
+
+        Each record's key list is matched as one string (keys joined by NUL, C-level): strings are not
+        tracked by the garbage collector, where 100,000 fresh lists would set off a full collection
+        of the brain. A key holding a NUL would make the joins ambiguous: then every record is computed.
+        """
+        entries = dict(last.entries)
+        gone = set(last.keys).difference(keys)
+        if gone:
+            where = dict(zip(last.keys, last.paths))
+            for key in gone:
+                entries.pop(where[key], None)
+        if "\0" in "".join(flat) or "\0" in "".join(last.flat):
+            differ: Any = repeat(True, len(keys))
+        else:
+            starts = list(accumulate(last.lengths, initial=0))
+            before = dict(zip(last.keys, map("\0".join, map(last.flat.__getitem__, map(slice, starts, starts[1:])))))
+            differ = map(operator.ne, map("\0".join, kids), map(before.get, keys))
+        for i in compress(range(len(keys)), differ):
+            cls._record(entries, paths[i], list(kids[i]))
         return entries
 
     @staticmethod
