@@ -78,6 +78,35 @@ def test_dict_order_alone_is_not_a_change_of_a_dict_state() -> None:
     assert layout.build({"m": {"b": 2, "a": 1}}).fingerprint == layout.build(state).fingerprint
 
 
+def test_a_retyped_number_is_found_in_records_whose_keys_came_back_in_another_order() -> None:
+    # == holds (1 == 1.0) and the record's keys are the same, in another order. Read by position the
+    # two sides would hold the very same objects (1, then one float); the strict pass reads the new
+    # values by the old keys, so both retyped numbers are found.
+    one = 1.0
+    state = {"m": {f"w{i}": {"a": 1, "b": one} for i in range(200)}}
+    baseline = Baseline(state)
+    state["m"]["w4"] = {"b": 1, "a": one}
+    assert baseline.changes(state) == {"m": {"w4": {"a": ALL, "b": ALL}}}
+
+
+def test_the_baseline_takes_the_states_key_order_so_the_next_comparison_stays_fast(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from brainvcs.snapshot import changes
+
+    state = {"m": {f"w{i}": i for i in range(100)}}
+    baseline = Baseline(state)
+    state["m"] = {"new": -1, **state["m"]}  # a key added in front (an order table rebuilt in walk order)
+    state["m"]["w3"] = 30
+    trie = baseline.changes(state)
+    assert trie == {"m": {"new": ALL, "w3": ALL}}
+    baseline.advance(state, trie)
+    assert list(baseline.state["m"]) == list(state["m"])
+    slow: list[object] = []
+    monkeypatch.setattr(changes, "_diff_strict", lambda *args: slow.append(args))
+    assert baseline.changes(state) == {}
+    assert slow == []
+
+
 @st.composite
 def edits(draw: st.DrawFn, state: dict[str, Any]) -> None:
     """Edit ``state`` in place the way learning does: set, delete, append, and retype numbers."""

@@ -247,10 +247,19 @@ def _strictly_same(olds: list[Any], news: list[Any]) -> bool:
                 group_old = list(compress(olds, pick))
                 group_new = list(compress(news, pick))
             if kind is dict:
-                if list(chain.from_iterable(group_old)) != list(chain.from_iterable(group_new)):
-                    return False  # same keys in another order: let the slow path decide
                 next_olds.extend(chain.from_iterable(map(dict.values, group_old)))
-                next_news.extend(chain.from_iterable(map(dict.values, group_new)))
+                old_keys = list(chain.from_iterable(group_old))
+                new_keys = list(chain.from_iterable(group_new))
+                if old_keys == new_keys:
+                    next_news.extend(chain.from_iterable(map(dict.values, group_new)))
+                elif set(map(type, old_keys)) == set(map(type, new_keys)) == {str}:
+                    # The same keys (== said so; str keys, so not 1 for 1.0) in another order somewhere:
+                    # the new values read in the old order. (Order is not stored by a dict's own
+                    # bytes; an object graph's orders are values of its type table.)
+                    getters = map(operator.attrgetter("__getitem__"), group_new)
+                    next_news.extend(chain.from_iterable(map(map, getters, group_old)))
+                else:
+                    return False  # other keys: let the slow path decide
             elif kind is list or kind is tuple:
                 next_olds.extend(chain.from_iterable(group_old))
                 next_news.extend(chain.from_iterable(group_new))
@@ -274,6 +283,8 @@ def _apply(old: Any, new: Any, sub: Any, adopt: bool) -> Any:
             old.pop(key, None)
         else:
             old[key] = _apply(old.get(key), new[key], child, adopt)
+    if len(old) == len(new) and list(old) != list(new):  # keys added or moved: take the state's order,
+        old = dict(zip(new, map(old.__getitem__, new)))  # so the next comparison's fast path holds
     return old
 
 
