@@ -691,7 +691,7 @@ def test_reads_leave_the_garbage_collector_as_they_found_it() -> None:
     """Loads and object rebuilds pause the cyclic collector (millions of containers, none garbage) and restore it."""
     import gc
 
-    from brainvcs.snapshot.read import collector_paused
+    from brainvcs.snapshot.collector import collector_paused
 
     repo = Repository.memory()
     was = gc.isenabled()

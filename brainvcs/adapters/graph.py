@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UsageError
-from ..snapshot.read import collector_paused
+from ..snapshot.collector import collector_paused
 from .graph_decode import decode_graph
 from .graph_encode import TYPES_MODULE, encode_graph
 from .seed_brain import looks_like_seed_brain, seed_brain_adapter

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import BrainVCSError
 from ..repo import Repository
+from ..snapshot.collector import collector_left_alone
 from .capture import Capture, SaveResult, Waiter, copy_state
 from .target import AutosaveTarget
 from .teamsync import TeamSync
@@ -78,6 +79,10 @@ class SaveLoop:
             repo.close()
 
     def _run(self) -> None:
+        with collector_left_alone():  # (this thread commits while the brain's own threads learn)
+            self._work()
+
+    def _work(self) -> None:
         repo: Repository | None = None
         try:
             while True:

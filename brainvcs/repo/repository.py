@@ -21,6 +21,7 @@ from dulwich.refs import Ref
 from dulwich.repo import MemoryRepo, Repo
 
 from ..snapshot import layout
+from ..snapshot.collector import collector_paused
 from ..diff import summarize_snapshots
 from ..errors import (BrainVCSError, CorruptObjectError, IntegrityError, NotABrainCommitError,
                      NotARepositoryError, RefConflict, RepositoryExistsError, UsageError)
@@ -252,7 +253,7 @@ class Repository(History, Branches):
         lists them (``removed_modules``), and ``allow_remove=False`` (the CLI's
         default) refuses such a commit instead, naming them.
         """
-        with self._memory.lock:
+        with self._memory.lock, collector_paused():
             return self._commit(state, message, author=author, branch=branch, allow_empty=allow_empty,
                                 parents=parents, expected_head=expected_head, trailers=trailers,
                                 timestamp=timestamp, summary=summary, changed=changed, allow_remove=allow_remove,

@@ -6,13 +6,12 @@ and the git drivers read snapshots through it.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from . import canonical, tensors
+from .collector import collector_paused
 from .canonical import TENSOR_KEY, blake3_hex
 from .names import (DIGESTS, FORMATS, INLINE, LIST_MARKER, MANIFEST, MAP_MARKER, MAX_TREE_DEPTH, TENSOR_DIR, Entry,
                     SnapshotTree, escape_name, unescape_name)
@@ -363,23 +362,6 @@ def load(reader: TreeReader, *, modules: list[str] | None = None) -> dict[str, A
     with collector_paused():
         _load_modules(loader, manifest, wanted, root, state)
     return state
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Run the block with Python's cyclic garbage collector off (as it was, after).
-
-    Reading a brain allocates millions of containers, none of them garbage:
-    the collector would only rescan them again and again (2x the time of a
-    load, 1.9x that of rebuilding a live brain object from it).
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load_modules(loader: Loader, manifest: dict[str, Any], wanted: dict[str, Any], root: dict[str, bool],
