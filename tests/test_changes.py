@@ -268,3 +268,16 @@ def test_an_adopted_state_is_kept_uncopied_and_never_changed() -> None:
         previous = rebuilt
     # The first capture, held by the baseline at the start, was never changed by its advances.
     assert layout.build(first).fingerprint == layout.build(frozen).fingerprint
+
+
+def test_a_broken_promise_of_declared_paths_does_not_break_the_next_commit() -> None:
+    # changed= is a promise; when the caller's list misses a key added and one removed, the
+    # commit records what it was told, and the kept state (another key set) is not reordered.
+    repo = Repository.memory()
+    state = {"m": {"a": 1, "z": 2, "x": 0}}
+    repo.commit(state, "first")
+    state["m"] = {"a": 1, "x": 5, "y": 3}
+    repo.commit(state, "declared x only", changed=[("m", "x")])
+    state["m"]["x"] = 6
+    repo.commit(state, "nothing declared")
+    assert repo.checkout("HEAD")["m"]["x"] == 6

@@ -283,8 +283,8 @@ def _apply(old: Any, new: Any, sub: Any, adopt: bool) -> Any:
             old.pop(key, None)
         else:
             old[key] = _apply(old.get(key), new[key], child, adopt)
-    if len(old) == len(new) and list(old) != list(new):  # keys added or moved: take the state's order,
-        old = dict(zip(new, map(old.__getitem__, new)))  # so the next comparison's fast path holds
+    if list(old) != list(new) and old.keys() == new.keys():  # keys added or moved: take the state's
+        old = dict(zip(new, map(old.__getitem__, new)))  # order, so the next comparison's fast path holds
     return old
 
 
