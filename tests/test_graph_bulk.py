@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from brainvcs import Repository
 from brainvcs.adapters import graph_bulk, graph_encode
+from brainvcs.adapters.graph import GraphAdapter
 from brainvcs.adapters.graph_orders import OrderMemo
 from brainvcs.snapshot import layout
 
@@ -54,7 +55,7 @@ def _encode_both(root: Any) -> tuple[str, dict[str, int]]:
 
     Bulk paths are tried on maps of any size here (the encoder skips maps under BULK_MIN).
     """
-    used = {"children": 0, "objects": 0}
+    used = {"children": 0, "objects": 0, "rows": 0}
 
     def counting(name: str, fn: Any) -> Any:
         def wrapper(*args: Any) -> Any:
@@ -63,18 +64,29 @@ def _encode_both(root: Any) -> tuple[str, dict[str, int]]:
             return result
         return wrapper
 
-    saved = graph_encode.plain_children, graph_encode.plain_objects, graph_encode.BULK_MIN
+    saved = graph_encode.plain_children, graph_encode.plain_objects, graph_encode.plain_rows, graph_encode.BULK_MIN
     try:
         graph_encode.BULK_MIN = 1  # small maps too: the hypothesis graphs are small
         graph_encode.plain_children = counting("children", saved[0])
         graph_encode.plain_objects = counting("objects", saved[1])
+        graph_encode.plain_rows = counting("rows", saved[2])
         fast = layout.build(graph_encode.encode_graph(root)).fingerprint  # (every byte of every blob counts)
-        graph_encode.plain_children = graph_encode.plain_objects = lambda *args: None
+        graph_encode.plain_children = graph_encode.plain_objects = graph_encode.plain_rows = lambda *args: None
         general = layout.build(graph_encode.encode_graph(root)).fingerprint
     finally:
-        graph_encode.plain_children, graph_encode.plain_objects, graph_encode.BULK_MIN = saved
+        (graph_encode.plain_children, graph_encode.plain_objects, graph_encode.plain_rows,
+         graph_encode.BULK_MIN) = saved
     assert fast == general
     return fast, used
+
+
+def _back(brain: Brain, message: str) -> Any:
+    """``brain`` committed and checked out again: graph-equal to it (returned for the aliasing checks)."""
+    repo = Repository.memory()
+    repo.commit(brain, message)
+    back = repo.checkout(factory=Brain)
+    assert_graph_equal(brain, back)
+    return back
 
 
 def _neurons(n: int, history: Any = list) -> dict[str, Neuron]:
@@ -101,10 +113,7 @@ def test_references_into_a_bulk_map_resolve_to_the_first_place_met() -> None:
     brain.after = [records["w7"], neurons["n4"], neurons["n5"].connections, neurons["n6"].spike_history]  # type: ignore[attr-defined]
     _, used = _encode_both(brain)
     assert used["objects"] == 1
-    repo = Repository.memory()
-    repo.commit(brain, "refs")
-    back = repo.checkout(factory=Brain)
-    assert_graph_equal(brain, back)
+    back = _back(brain, "refs")
     assert back.after[1] is back.neurons["n4"] and back.after[2] is back.neurons["n5"].connections
     assert back.after[0] is back.records["w7"]
 
@@ -141,14 +150,19 @@ def test_shapes_the_bulk_path_does_not_take_still_encode_exactly(damage: str) ->
         neurons["n6"] = SlotNeuron(1.0)
     brain.neurons = neurons  # type: ignore[attr-defined]
     _encode_both(brain)
-    repo = Repository.memory()
-    repo.commit(brain, damage)
-    assert_graph_equal(brain, repo.checkout(factory=Brain))
+    _back(brain, damage)
 
 
 scalars = st.one_of(st.integers(-3, 3), st.floats(allow_nan=False, allow_infinity=False, width=16), st.text(max_size=3),
                     st.none(), st.booleans())
 names = st.sampled_from(["a", "b", "c", "zeta", "odd key", "x.y", ""])
+
+
+def _with_refs(draw: Any, brain: Brain, pool: list[Any]) -> Brain:
+    """``brain`` with a few references to containers of ``pool`` (met again after the bulk maps or lists)."""
+    if pool:
+        brain.refs = [draw(st.sampled_from(pool)) for _ in range(draw(st.integers(0, 3)))]  # type: ignore[attr-defined]
+    return brain
 
 
 @st.composite
@@ -193,18 +207,7 @@ def bulk_brains(draw: Any) -> Brain:
         else:
             value = {k: obj() for k in keys}
         setattr(brain, f"m{i}", value)
-    if pool:
-        brain.refs = [draw(st.sampled_from(pool)) for _ in range(draw(st.integers(0, 3)))]  # type: ignore[attr-defined]
-    return brain
-
-
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(bulk_brains())
-def test_random_bulk_shapes_encode_exactly_as_the_general_walk_and_round_trip(brain: Brain) -> None:
-    _encode_both(brain)
-    repo = Repository.memory()
-    repo.commit(brain, "bulk")
-    assert_graph_equal(brain, repo.checkout(factory=Brain))
+    return _with_refs(draw, brain, pool)
 
 
 def test_small_maps_are_walked_child_by_child_and_large_ones_in_bulk() -> None:
@@ -319,3 +322,124 @@ def test_the_order_memo_forgets_maps_the_brain_no_longer_has() -> None:
     brain.sessions = {"s9": brain.sessions["s0"]}  # type: ignore[attr-defined]
     graph_encode.encode_graph(brain)
     assert len(memo_for(brain)) == 1
+
+
+def _memories(n: int) -> list[dict[str, Any]]:
+    """An episodic memory as brains keep one: records of one shape, a record and a list inside each."""
+    return [{"content": f"words {i}", "step": i, "pattern": {"active": [f"n{i}", f"n{i + 1}"], "intensity": i / 9,
+                                                            "novel": i % 2 == 0}} for i in range(n)]
+
+
+def test_a_list_of_records_takes_the_rows_path_and_gives_the_general_walks_bytes() -> None:
+    brain = Brain()
+    brain.episodic = _memories(40)  # type: ignore[attr-defined]
+    brain.history = [{"step": i, "load": i / 3} for i in range(20)]  # type: ignore[attr-defined]  # plain records
+    brain.empty = [{} for _ in range(3)]  # type: ignore[attr-defined]
+    _, used = _encode_both(brain)
+    assert used["rows"] == 3
+    _back(brain, "rows")
+
+
+def test_references_into_rows_resolve_to_the_first_place_met() -> None:
+    brain = Brain()
+    memories = _memories(20)
+    brain.episodic = memories  # type: ignore[attr-defined]
+    brain.last = memories[-1]  # type: ignore[attr-defined]
+    brain.pattern = memories[3]["pattern"]  # type: ignore[attr-defined]
+    brain.active = memories[4]["pattern"]["active"]  # type: ignore[attr-defined]
+    _, used = _encode_both(brain)
+    assert used["rows"] == 1
+    back = _back(brain, "refs")
+    assert back.last is back.episodic[-1] and back.pattern is back.episodic[3]["pattern"]
+    assert back.active is back.episodic[4]["pattern"]["active"]
+
+
+@pytest.mark.parametrize("damage", ["met-before", "shared-inside", "key-order", "extra-key", "tuple", "nan",
+                                    "nested-shape", "deep", "wide", "subclass", "deque", "int-keys", "big-int"])
+def test_lists_the_rows_path_does_not_take_still_encode_exactly(damage: str) -> None:
+    brain = Brain()
+    rows: list[Any] = _memories(18)
+    if damage == "met-before":
+        brain.aaa = rows[5]["pattern"]  # type: ignore[attr-defined]  # (attribute order puts it first)
+    elif damage == "shared-inside":
+        rows[6]["pattern"] = rows[2]["pattern"]
+    elif damage == "key-order":
+        rows[7] = {"step": 7, "content": "late", "pattern": rows[7]["pattern"]}
+    elif damage == "extra-key":
+        rows[8]["mood"] = "calm"
+    elif damage == "tuple":
+        rows[9]["pattern"]["active"] = ("n1", "n2")
+    elif damage == "nan":
+        rows[10]["pattern"]["intensity"] = float("nan")
+    elif damage == "nested-shape":
+        rows[11]["pattern"] = {"other": 1}
+    elif damage == "deep":
+        rows[12]["pattern"]["active"] = [{"neuron": "n1"}]
+    elif damage == "wide":
+        rows = [{f"f{j}": j for j in range(20)} | {"nested": [i]} for i in range(18)]
+    elif damage == "subclass":
+        rows[13] = collections.OrderedDict(rows[13])
+    elif damage == "deque":
+        for row in rows:
+            row["pattern"]["active"] = collections.deque(row["pattern"]["active"], maxlen=3)
+    elif damage == "int-keys":
+        rows[14]["pattern"] = {1: "a", 2: "b", 3: "c"}
+    elif damage == "big-int":
+        rows[15]["step"] = 2 ** 80
+    brain.episodic = rows  # type: ignore[attr-defined]
+    _encode_both(brain)
+    _back(brain, damage)
+
+
+@st.composite
+def row_brains(draw: Any) -> Brain:
+    """Lists of records of one shape, now and then broken, with random sharing into them."""
+    pool: list[Any] = []
+    brain = Brain()
+    for m in range(draw(st.integers(1, 3))):
+        fields = draw(st.lists(names, max_size=4, unique=True))
+        inner = draw(st.lists(names, max_size=3, unique=True))
+        kinds = {name: draw(st.sampled_from(["scalar", "list", "record"])) for name in fields}
+        rows = []
+        for _ in range(draw(st.integers(0, 20))):
+            row: dict[str, Any] = {}
+            for name in fields:
+                if kinds[name] == "scalar":
+                    row[name] = draw(scalars)
+                elif kinds[name] == "list":
+                    row[name] = draw(st.lists(scalars, max_size=3))
+                    pool.append(row[name])
+                else:
+                    row[name] = {key: draw(st.one_of(scalars, st.lists(scalars, max_size=2))) for key in inner}
+                    pool.append(row[name])
+            if pool and draw(st.integers(0, 12)) == 0:
+                row[draw(st.sampled_from(fields or ["x"]))] = draw(st.sampled_from(pool))  # shared
+            if draw(st.integers(0, 15)) == 0:
+                row = dict(reversed(list(row.items())))  # another key order
+            rows.append(row)
+            pool.append(row)
+        setattr(brain, f"m{m}", rows)
+    return _with_refs(draw, brain, pool)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(bulk_brains(), row_brains()))
+def test_random_bulk_shapes_encode_exactly_as_the_general_walk_and_round_trip(brain: Brain) -> None:
+    _encode_both(brain)
+    _back(brain, "bulk")
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_a_fresh_state_of_rows_shares_no_container_with_the_brain(fresh: bool) -> None:
+    from test_graph_adapter import _containers_in, _reachable
+
+    brain = Brain()
+    brain.episodic = _memories(30)  # type: ignore[attr-defined]
+    brain.history = [{"step": i, "load": i / 3} for i in range(20)]  # type: ignore[attr-defined]
+    state = GraphAdapter().to_state(brain, fresh=fresh)
+    assert state["episodic"] == brain.episodic and state["history"] == brain.history  # type: ignore[attr-defined]
+    in_state: dict[int, Any] = {}
+    _containers_in(state, in_state)
+    shared = [c for i, c in in_state.items() if i in _reachable(brain)]
+    # Without fresh the walk hands the brain's own plain containers over (the repository copies what it keeps).
+    assert not shared if fresh else shared

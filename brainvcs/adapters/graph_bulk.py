@@ -22,10 +22,14 @@ from typing import Any
 
 from ..snapshot.canonical import join_path
 from .graph_objects import NOT_STATE, excluded, object_parts, plain_class, slot_names
-from .graph_records import Path, child_paths, plain, rel_path
+from .graph_records import Path, child_paths, order_record, plain, rel_path
 from .trust import class_name
 
-__all__ = ["Group", "plain_children", "plain_objects"]
+__all__ = ["Group", "plain_children", "plain_objects", "plain_rows"]
+
+#: Maps and lists with fewer children are walked child by child: the bulk checks would cost more than they
+#: save. (A record with this many keys or more counts as a map: a list of such records is not taken as rows.)
+BULK_MIN = 16
 
 _DEQUE = collections.deque
 
@@ -196,3 +200,93 @@ def plain_objects(enc: Any, v: dict[str, Any], path: Path, depth: int) -> dict[s
     if not names:
         return {key: {} for key in keys}
     return {key: dict(zip(names, row)) for key, row in zip(keys, zip(*stored))}
+
+
+def _shape(rows: list[dict[str, Any]], nested: bool) -> tuple[list[str], list[tuple[Any, ...]], list[Any]] | None:
+    """The keys, columns and per-column kinds of records that all have the first one's keys, in order.
+
+    A kind is None (plain values), ``list`` (plain lists) or, where ``nested``, the
+    ``(keys, columns, kinds)`` of a column of such records one level down; None if a column is none of these.
+    """
+    names = list(rows[0])
+    if (len(names) >= BULK_MIN or not all(type(name) is str for name in names)
+            or list(chain.from_iterable(rows)) != names * len(rows)):
+        return None
+    columns: list[tuple[Any, ...]] = list(zip(*map(dict.values, rows))) if names else []
+    kinds: list[Any] = []
+    for column in columns:
+        if plain(column):
+            kinds.append(None)
+            continue
+        types = set(map(type, column))
+        if types == {list} and plain(list(chain.from_iterable(column))):
+            kinds.append(list)
+        elif types == {dict} and nested:
+            inner = _shape(list(column), False)
+            if inner is None:
+                return None
+            kinds.append(inner)
+        else:
+            return None
+    return names, columns, kinds
+
+
+def plain_rows(enc: Any, v: list[Any], path: Path) -> list[Any] | None:
+    """A list of records of one shape (an episodic memory, a history) as ``enc.value`` would store it, or None.
+
+    Every item is a dict with the first one's keys in the same order (fewer than
+    BULK_MIN of them), each key holding, across the items, plain values, plain
+    lists, or records of one shape whose keys hold plain values or plain lists;
+    no container met before. The memo gets each container's place, and each
+    record its key order, as the general walk records them one by one.
+    """
+    if not v or set(map(type, v)) != {dict}:
+        return None
+    shape = _shape(v, True)
+    if shape is None:
+        return None
+    # Every container with its place (a path chain), found before anything is recorded.
+    places: list[tuple[list[Any], list[Any], list[str] | None]] = []  # (containers, paths, keys if records)
+
+    def collect(rows: list[Any], paths: list[Any], names: list[str], columns: list[Any], kinds: list[Any]) -> None:
+        places.append((rows, paths, names))
+        for name, column, kind in zip(names, columns, kinds):
+            if kind is None:
+                continue
+            inner = list(zip(paths, repeat(name)))
+            if kind is list:
+                places.append((list(column), inner, None))
+            else:
+                collect(list(column), inner, *kind)
+    collect(v, list(zip(repeat(path), range(len(v)))), *shape)
+    ids = list(chain.from_iterable(map(id, rows) for rows, _, _ in places))
+    if not _fresh(enc.memo, ids):
+        return None
+    # Nothing was recorded above: from here on, record what the general walk would.
+    module = enc.module
+    orders = None
+    for rows, paths, names in places:
+        enc.memo.update(zip(map(id, rows), zip(repeat(module), paths)))
+        enc.keep.extend(rows)
+        record = None if names is None else order_record(names)
+        if record is not None:
+            orders = enc.table.setdefault("order", {}) if orders is None else orders
+            orders.update(zip(map(rel_path, paths), repeat(record)))
+    return _stored(v, *shape, enc.fresh)
+
+
+def _stored(rows: list[dict[str, Any]], names: list[str], columns: list[Any], kinds: list[Any],
+            fresh: bool) -> list[Any]:
+    """The records as the general walk returns them: a record of plain values as it is (a copy when
+    ``fresh``), any other a new dict of its stored values."""
+    if all(kind is None for kind in kinds):
+        return list(map(dict.copy, rows)) if fresh else list(rows)
+    stored: list[Any] = list(columns)
+    for i, kind in enumerate(kinds):
+        if kind is list:
+            if fresh:
+                stored[i] = list(map(list.copy, columns[i]))
+        elif kind is not None:
+            inner_names, inner_columns, inner_kinds = kind
+            stored[i] = _stored(list(columns[i]), inner_names, inner_columns, inner_kinds, fresh)
+    return list(map(dict, map(zip, repeat(names), zip(*stored))))

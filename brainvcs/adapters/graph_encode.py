@@ -32,7 +32,7 @@ from ..snapshot.canonical import INT_MAX, INT_MIN, MAX_DEPTH
 from ..snapshot.orders import share_orders
 from ..snapshot.names import TYPES_MODULE  # the module of the type tables (no attribute name starts with @)
 from .graph_records import PERMUTATION_MAX_KEYS, Path, float_text, order_record, plain, rel_path
-from .graph_bulk import Group, plain_children, plain_objects
+from .graph_bulk import BULK_MIN, Group, plain_children, plain_objects, plain_rows
 from .graph_orders import OrderMemo, memo_for
 from .graph_objects import NOT_STATE, NotStateError, heap_class, object_parts, plain_class
 from .trust import class_name
@@ -41,8 +41,6 @@ __all__ = ["ROOT_MODULE", "TYPES_MODULE", "GraphEncoder", "encode_graph"]
 
 #: The module name refs use for the root object.
 ROOT_MODULE = ""
-#: Maps with fewer children are walked child by child: the bulk checks would cost more than they save.
-BULK_MIN = 16
 #: Deepest object nesting stored (the canonical format allows MAX_DEPTH levels; keep room for the layout).
 MAX_GRAPH_DEPTH = MAX_DEPTH - 8
 
@@ -212,6 +210,10 @@ class GraphEncoder:
             return self._ref_value(v)
         if plain(v):
             return v.copy() if self.fresh else v
+        if len(v) >= BULK_MIN and depth + 3 <= MAX_GRAPH_DEPTH:  # (records, their records, lists in those)
+            rows = plain_rows(self, v, path)
+            if rows is not None:
+                return rows
         return [self.value(x, (path, i), depth + 1) for i, x in enumerate(v)]
 
     def _tuple(self, v: tuple[Any, ...], path: Path, depth: int, tag: str = "tuple") -> Any:
