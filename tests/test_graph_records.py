@@ -60,6 +60,15 @@ def test_order_records_decode_to_the_insertion_order(keys: list[str]) -> None:
         assert keys_from_record(record, stored) == keys  # again, from the parsed-record cache
 
 
+@given(st.lists(st.lists(st.text(max_size=2), unique=True, max_size=8), max_size=6))
+def test_order_records_are_the_positions_of_the_sorted_keys_every_time(key_lists: list[list[str]]) -> None:
+    # (texts of small permutations are made once and reused: each must still be this record's own)
+    for keys in key_lists + key_lists:
+        positions = [keys.index(key) for key in sorted(keys)]
+        expected = None if positions == list(range(len(keys))) else " ".join(map(str, positions))
+        assert order_record(list(keys)) == expected
+
+
 @pytest.mark.parametrize("record, size", [("1 0", 3), ("0 0", 2), ("x y", 2), ("1 2", 2), ("0  1", 2)])
 def test_order_records_that_do_not_fit_are_refused(record: str, size: int) -> None:
     with pytest.raises(ValueError, match="recorded key order"):

@@ -98,11 +98,21 @@ def order_record(keys: list[str]) -> str | list[str] | None:
     positions = sorted(_POSITIONS[len(keys)], key=keys.__getitem__)
     if positions == _POSITIONS[len(keys)]:
         return None
-    return " ".join(map(_NUMERALS.__getitem__, positions))
+    if len(keys) > _TEXTS_MAX_KEYS:
+        return " ".join(map(_NUMERALS.__getitem__, positions))
+    order = tuple(positions)
+    text = _TEXTS.get(order)
+    if text is None:
+        text = _TEXTS[order] = " ".join(map(_NUMERALS.__getitem__, positions))
+    return text
 
 
 _POSITIONS = [list(range(n)) for n in range(PERMUTATION_MAX_KEYS + 1)]
 _NUMERALS = [str(n) for n in range(PERMUTATION_MAX_KEYS)]
+#: The text of each permutation of up to this many keys, made once (at most 6! + 5! + ... = 872 of them):
+#: a brain's small records share few orders, and the join was a third of an order record's cost.
+_TEXTS_MAX_KEYS = 6
+_TEXTS: dict[tuple[int, ...], str] = {}
 
 
 def keys_from_record(record: str, stored: dict[str, Any]) -> list[str]:
