@@ -9,6 +9,10 @@ The collector is process-wide. A thread that works *beside* the user's own
 threads (the Autosaver's worker, committing while the brain goes on
 learning) must not switch it off for them: it runs under
 :func:`collector_left_alone`, and :func:`collector_paused` does nothing there.
+A program that commits from a saving thread of its own can do the same::
+
+    with collector_left_alone():
+        repo.commit(brain, "checkpoint")
 """
 
 from __future__ import annotations
