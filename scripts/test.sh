@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Debian packages for the real git servers in tests/compat (nginx + fcgiwrap +
 # git http-backend, sshd, git daemon). Installed only as root; without them
-# those tests skip locally and fail under CI (CI must not pass by skipping).
+# those tests fail (a skip would hide that the interop went untested): run as
+# root, or pass --ignore=tests/compat to leave them out on purpose.
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $(cat .ci/apt-packages.txt); do

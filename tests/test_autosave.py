@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from brainvcs import Repository
@@ -460,7 +461,6 @@ def test_the_captured_state_is_a_copy(repo: Repository) -> None:
 
 
 def test_copy_state_copies_containers_and_arrays() -> None:
-    np = pytest.importorskip("numpy")
     original = {"a": [1, {"b": (2, 3)}], "t": np.arange(3)}
     copied = copy_state(original)
     assert copied["a"] is not original["a"] and copied["a"][1] is not original["a"][1]

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -182,7 +183,6 @@ def test_depth_budget_for_pieces() -> None:
 
 
 def test_numpy_scalars_become_python_numbers() -> None:
-    np = pytest.importorskip("numpy")
     assert canonical.encode({"a": np.float32(0.5), "b": np.int64(3), "c": np.bool_(True)}) == \
         canonical.encode({"a": 0.5, "b": 3, "c": True})
     with pytest.raises(InvalidStateError, match="NaN"):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from dulwich.object_store import MemoryObjectStore
 from hypothesis import given, settings
@@ -138,7 +139,6 @@ def test_map_update_rewrites_one_shard() -> None:
 
 
 def test_tensors_round_trip_and_chunk() -> None:
-    np = pytest.importorskip("numpy")
     big = np.arange(400_000, dtype=np.float32).reshape(400, 1000)
     state = {
         "weights": {"w1": big, "bias": np.array([1, -2, 3], dtype=">i4"), "flag": np.array(True),
@@ -163,7 +163,6 @@ def test_tensors_round_trip_and_chunk() -> None:
 
 
 def test_unstorable_dtype_is_refused() -> None:
-    np = pytest.importorskip("numpy")
     with pytest.raises(InvalidStateError, match=r"^m\.x: .*object"):
         layout.build({"m": {"x": np.array([object()], dtype=object)}})
 

@@ -1,15 +1,15 @@
 """Fixtures for interop tests against real git servers on 127.0.0.1.
 
 Each server fixture is session-scoped: it starts the first time a test asks
-for it and stops at the end of the session.  A fixture skips only when its
-programs are not installed on a developer's machine; under CI (``CI`` set to
-a true value) a missing program is an error, because ``.ci/apt-packages.txt``
-is supposed to install it and a skip would hide that it did not.
+for it and stops at the end of the session.  A program a test needs that is
+not installed is a failure, here as under CI: a skip would report the interop
+as tested when it was not. ``bash scripts/test.sh`` run as root installs them
+(``.ci/apt-packages.txt``); to leave these tests out on purpose, run pytest
+with ``--ignore=tests/compat``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,26 +24,15 @@ from .gitservers import (
 )
 
 
-def _in_ci() -> bool:
-    """Whether we run under CI, where every server must be available."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 def require(ok: bool, message: str) -> None:
-    """Go on when ``ok``; else skip on a developer's machine, and fail under CI.
-
-    The only skip in the compat tests: CI installs every program they need
-    (``.ci/apt-packages.txt``) on Linux, so there a missing one is a failure.
-    """
-    if ok:
-        return
-    if not _in_ci():
-        pytest.skip(message)
-    pytest.fail(message + " — CI must install .ci/apt-packages.txt on Linux", pytrace=False)
+    """Go on when ``ok``; else fail, saying how to install what is missing (never a skip)."""
+    if not ok:
+        pytest.fail(f"{message}: install .ci/apt-packages.txt (`bash scripts/test.sh` as root does), "
+                    "or leave the interop tests out with --ignore=tests/compat", pytrace=False)
 
 
 def require_server(server_class: type[GitServer]) -> None:
-    """Skip (or fail under CI) when ``server_class`` cannot run here."""
+    """Fail when ``server_class`` cannot run here."""
     ok, why = server_class.available()
     require(ok, f"{server_class.__name__} unavailable: {why}")
 

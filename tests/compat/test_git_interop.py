@@ -24,7 +24,7 @@ from .conftest import require
 
 @pytest.fixture(autouse=True)
 def _c_git() -> None:
-    """C git is the other side of every test here: skipped on a machine without it, a failure under CI."""
+    """C git is the other side of every test here: a machine without it fails them (see conftest.require)."""
     require(shutil.which("git") is not None, "C git is not installed")
 
 BRAINVCS = Path(sys.executable).with_name("brainvcs")
