@@ -98,12 +98,12 @@ def order_record(keys: list[str]) -> str | list[str] | None:
     positions = sorted(_POSITIONS[len(keys)], key=keys.__getitem__)
     if positions == _POSITIONS[len(keys)]:
         return None
-    if len(keys) > _TEXTS_MAX_KEYS:
-        return " ".join(map(_NUMERALS.__getitem__, positions))
-    order = tuple(positions)
-    text = _TEXTS.get(order)
+    small = len(keys) <= _TEXTS_MAX_KEYS
+    text = _TEXTS.get(tuple(positions)) if small else None
     if text is None:
-        text = _TEXTS[order] = " ".join(map(_NUMERALS.__getitem__, positions))
+        text = " ".join(map(_NUMERALS.__getitem__, positions))
+        if small:
+            _TEXTS[tuple(positions)] = text
     return text
 
 
